@@ -1,0 +1,56 @@
+# Linli: `make demo` runs it, `make test` tests it. Both bootstrap themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench clean
+
+$(BIN)/.installed: requirements/base.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Front-end libraries come from npm (lockfile) and are served from our own static files.
+vendor: node_modules/.installed
+	mkdir -p linli/static/vendor/leaflet/images
+	cp node_modules/htmx.org/dist/htmx.min.js linli/static/vendor/
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css linli/static/vendor/leaflet/
+	cp node_modules/leaflet/dist/images/*.png linli/static/vendor/leaflet/images/
+
+setup: $(BIN)/.installed vendor
+	mkdir -p var
+
+demo: setup
+	$(BIN)/python manage.py demo --port $(PORT)
+
+test: test-sqlite test-postgres
+
+test-sqlite: setup
+	LINLI_MODE=test $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: setup
+	LINLI_MODE=test $(BIN)/python bin/with-postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy linli
+	LINLI_MODE=test $(BIN)/python manage.py makemigrations --check --dry-run
+	LINLI_MODE=test $(BIN)/python manage.py check
+	LINLI_MODE=test $(BIN)/python manage.py validate_openapi
+
+messages: setup
+	cd linli && ../$(BIN)/python ../manage.py makemessages -l zh_Hans -l en --no-obsolete && ../$(BIN)/python ../manage.py compilemessages
+
+bench: setup
+	$(BIN)/python bin/with-postgres $(BIN)/python bench/registry.py
+
+clean:
+	rm -rf $(VENV) node_modules linli/static/vendor

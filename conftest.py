@@ -1,0 +1,53 @@
+"""Shared fixtures: the test world (linli/testing/world.py) and clients signed in as each role."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.db.backends.signals import connection_created
+from django.test import Client
+
+
+def _allow_audit_purge(sender, connection, **kwargs):
+    # The test runner flushes tables between transactional tests; production sessions never set this.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET linli.audit_purge = 'on'")
+
+
+connection_created.connect(_allow_audit_purge)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Tests never reach the internet: any connection outside loopback fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")
+                                          or host.startswith("/")):
+            raise RuntimeError(f"test tried to reach {address!r}: tests stay on loopback")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def world(db):
+    from linli.testing.world import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def client_for(world):
+    """client_for("grid") -> a Client signed in as that world user."""
+
+    def make(name: str) -> Client:
+        c = Client()
+        c.force_login(world.users[name])
+        return c
+
+    return make

@@ -1,0 +1,43 @@
+"""Helpers shared by every app's action functions."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from linli.core import audit
+
+
+def require_perm(user, perm: str) -> None:
+    if user is not None and not user.has_linli_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def require_in_scope(user, obj: models.Model, action: str = "change") -> None:
+    """Re-check, inside the transaction, that the object is still within the user's scope."""
+    if user is None:  # system and management commands act on everything
+        return
+    model = type(obj)
+    if not model.objects.for_user(user, action).filter(pk=obj.pk).exists():
+        raise Http404
+
+
+def save_audited(obj: models.Model, before: dict | None) -> None:
+    """full_clean, save and audit one object (call inside transaction.atomic)."""
+    obj.full_clean(validate_unique=True)
+    obj.save()
+    audit.record_change(obj, before, obj.audit_snapshot())
+
+
+def delete_audited(obj: models.Model) -> None:
+    before = obj.audit_snapshot()
+    pk = obj.pk
+    obj.delete()
+    obj.pk = pk
+    audit.record_change(obj, before, None)
+
+
+def field_error(field: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})

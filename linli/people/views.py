@@ -1,0 +1,1 @@
+"""Views for residents, households and organizations."""
