@@ -34,11 +34,31 @@ def _no_internet(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
-@pytest.fixture
-def world(db):
-    from linli.testing.world import build_world
+@pytest.fixture(autouse=True)
+def _fresh_actor_context():
+    """Each test starts with no acting user in the audit context, as each request does."""
+    from linli.core import context
 
-    return build_world()
+    token = context.activate(context.ActorContext())
+    yield
+    context.deactivate(token)
+
+
+@pytest.fixture(scope="session")
+def _world_keys(django_db_setup, django_db_blocker):
+    """Build the test world once per session; each test runs in a transaction rolled back after it."""
+    from linli.testing.world import build_world, world_keys
+
+    with django_db_blocker.unblock():
+        return world_keys(build_world())
+
+
+@pytest.fixture
+def world(db, _world_keys):
+    from linli.testing.world import build_world, load_world
+
+    # A transactional test may have flushed the database: then build the world again, inside this test.
+    return load_world(_world_keys) or build_world()
 
 
 @pytest.fixture

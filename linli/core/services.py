@@ -24,19 +24,19 @@ def require_in_scope(user, obj: models.Model, action: str = "change") -> None:
         raise Http404
 
 
-def save_audited(obj: models.Model, before: dict | None) -> None:
+def save_audited(obj: models.Model, before: dict | None, actor=None) -> None:
     """full_clean, save and audit one object (call inside transaction.atomic)."""
     obj.full_clean(validate_unique=True)
     obj.save()
-    audit.record_change(obj, before, obj.audit_snapshot())
+    audit.record_change(obj, before, obj.audit_snapshot(), user=actor)
 
 
-def delete_audited(obj: models.Model) -> None:
+def delete_audited(obj: models.Model, actor=None) -> None:
     before = obj.audit_snapshot()
     pk = obj.pk
     obj.delete()
     obj.pk = pk
-    audit.record_change(obj, before, None)
+    audit.record_change(obj, before, None, user=actor)
 
 
 def field_error(field: str, message: str, code: str = "invalid") -> ValidationError:

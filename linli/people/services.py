@@ -97,8 +97,8 @@ def save_resident(actor, resident: Resident | None = None, *, house: House | Non
         occ = Occupancy(resident=resident, house=house, relation=relation)
         occ.copy_areas_from_house()
         if not Occupancy.objects.filter(resident=resident, house=house, relation=relation).exists():
-            save_audited(occ, None)
-    audit.record_change(resident, before, resident.audit_snapshot())
+            save_audited(occ, None, actor)
+    audit.record_change(resident, before, resident.audit_snapshot(), user=actor)
     return resident
 
 
@@ -113,7 +113,7 @@ def add_occupancy(actor, resident: Resident, house: House, relation: str, since:
         raise field_error("house", _("This relation is already recorded."), "unique")
     occ = Occupancy(resident=resident, house=house, relation=relation, since=since)
     occ.copy_areas_from_house()
-    save_audited(occ, None)
+    save_audited(occ, None, actor)
     return occ
 
 
@@ -123,7 +123,7 @@ def remove_occupancy(actor, occupancy: Occupancy) -> None:
 
     require_perm(actor, "people.change")
     require_in_scope(actor, occupancy)
-    delete_audited(occupancy)
+    delete_audited(occupancy, actor)
 
 
 @transaction.atomic
@@ -135,12 +135,12 @@ def create_household(actor, *, house: House, kind: str = Household.Kind.RESIDENT
         n = Household.objects.filter(house=house).count() + 1
         code = f"{house.code}{n:02d}"
     hh = Household(code=code, house=house, kind=kind, head=head)
-    save_audited(hh, None)
+    save_audited(hh, None, actor)
     if head is not None:
         before = head.audit_snapshot()
         head.household, head.relation_to_head = hh, head.relation_to_head or "本人"
         head.save(update_fields=["household", "relation_to_head", "updated_at"])
-        audit.record_change(head, before, head.audit_snapshot())
+        audit.record_change(head, before, head.audit_snapshot(), user=actor)
     return hh
 
 
@@ -160,7 +160,7 @@ def save_emergency_contact(actor, resident: Resident, *, name: str, phone: str, 
         errors["phone"] = [_("Enter the contact's phone number.")]
     if errors:
         raise ValidationError(errors)
-    save_audited(contact, before)
+    save_audited(contact, before, actor)
     return contact
 
 
@@ -199,7 +199,7 @@ def save_organization(actor, org: Organization | None = None, **data: Any) -> Or
     _apply_phone(org, data.get("phone"), errors)
     if errors:
         raise ValidationError(errors)
-    save_audited(org, before)
+    save_audited(org, before, actor)
     return org
 
 
@@ -219,7 +219,7 @@ def reveal(actor, obj, field: str, purpose: str) -> str:
         raise field_error("purpose", _("State why you need the full number (at least %(n)d characters).")
                           % {"n": MIN_PURPOSE})
     value = getattr(obj, field)
-    audit.record(AuditRecord.Action.REVEAL, obj, purpose=purpose, after={"field": field})
+    audit.record(AuditRecord.Action.REVEAL, obj, purpose=purpose, after={"field": field}, user=actor)
     return value
 
 

@@ -48,7 +48,7 @@ def create_area(actor, *, level: str, code: str, name: str, parent: Area | None 
     if area.lng is None and area.boundary:
         area.lng, area.lat = geo.centroid(area.boundary)
     area.set_ancestors()
-    save_audited(area, None)
+    save_audited(area, None, actor)
     return area
 
 
@@ -66,7 +66,7 @@ def update_area(actor, area: Area, *, name: str | None = None, boundary=..., lng
         area.boundary = _boundary(boundary)
     if lng is not ... and lat is not ...:
         area.lng, area.lat = _point(lng, lat, crs)
-    save_audited(area, before)
+    save_audited(area, before, actor)
     return area
 
 
@@ -85,7 +85,7 @@ def create_estate(actor, *, code: str, name: str, community: Area, property_comp
     if estate.lng is None and estate.boundary:
         estate.lng, estate.lat = geo.centroid(estate.boundary)
     estate.copy_areas_from_community()
-    save_audited(estate, None)
+    save_audited(estate, None, actor)
     return estate
 
 
@@ -118,9 +118,9 @@ def create_building(actor, *, grid: Area, number: int, name: str = "", estate: E
     if b.lng is None and fp:
         b.lng, b.lat = geo.centroid(fp)
     b.copy_areas_from_grid()
-    save_audited(b, None)
+    save_audited(b, None, actor)
     for n in range(1, (units or 0) + 1):
-        save_audited(Unit(building=b, number=n), None)
+        save_audited(Unit(building=b, number=n), None, actor)
     return b
 
 
@@ -147,7 +147,7 @@ def create_house(actor, *, building: Building, unit_number: int, room: int, floo
     house = House(code=code, building=building, unit=unit, room=str(room), floor=floor, use=use,
                   floor_area=floor_area, grid_id=building.grid_id, estate_id=building.estate_id)
     house.copy_areas_from_grid()
-    save_audited(house, None)
+    save_audited(house, None, actor)
     return house
 
 
@@ -163,7 +163,7 @@ def update_house(actor, house: House, *, floor=..., use=..., floor_area=...) -> 
         house.use = use
     if floor_area is not ...:
         house.floor_area = floor_area
-    save_audited(house, before)
+    save_audited(house, before, actor)
     return house
 
 
@@ -176,5 +176,5 @@ def create_facility(actor, *, code: str, name: str, kind: str, area: Area, addre
         raise field_error("code", _("Code %(code)s is already used.") % {"code": code}, "unique")
     f = Facility(code=code, name=name, kind=kind, area=area, address=address)
     f.lng, f.lat = _point(lng, lat, crs)
-    save_audited(f, None)
+    save_audited(f, None, actor)
     return f

@@ -126,3 +126,23 @@ def build_world() -> World:
     u["grid_b"] = make_user("grid_b", "grid", area=a["B1-1"])
     u["property_b"] = make_user("property_b", "property", estate=w.estates["E2"])
     return w
+
+
+def world_keys(w: World) -> dict[str, dict[str, int]]:
+    return {name: {k: obj.pk for k, obj in getattr(w, name).items()}
+            for name in ("areas", "estates", "buildings", "houses", "residents", "orgs", "users")}
+
+
+_MODELS = {"areas": Area, "estates": Estate, "buildings": Building, "houses": House, "residents": Resident,
+           "orgs": Organization, "users": User}
+
+
+def load_world(keys: dict[str, dict[str, int]]) -> World | None:
+    """Fresh objects for a world already in the database (None if it has been flushed)."""
+    w = World()
+    for name, model in _MODELS.items():
+        found = model.objects.in_bulk(list(keys[name].values()))
+        if len(found) != len(keys[name]):
+            return None
+        setattr(w, name, {k: found[pk] for k, pk in keys[name].items()})
+    return w

@@ -19,7 +19,7 @@ def test_create_grid_is_audited(world):
         world.areas["A1"].pk, world.areas["A"].pk, world.areas["district"].pk, world.areas["city"].pk)
     rec = AuditRecord.objects.order_by("-seq").first()
     assert AuditRecord.objects.count() == before + 1
-    assert (rec.action, rec.object_type, rec.username) == ("create", "places.area", "")
+    assert (rec.action, rec.object_type, rec.username) == ("create", "places.area", "community")
     assert rec.after["code"] == "120101001001003"
 
 
