@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves swagger-ui from its own static files, no CDN
     "linli.core",
     "linli.accounts",
     "linli.places",

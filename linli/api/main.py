@@ -1,0 +1,32 @@
+"""The /api/v1/ NinjaAPI: routers by domain, bearer-token or session auth, one error format."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI, Swagger
+
+from linli.api import auth, errors, people, places
+from linli.api.security import BearerToken, SessionLogin
+
+DESCRIPTION = _(
+    "Linli's registry of places, houses, residents and organizations. Get a token with POST /api/v1/auth/token "
+    "and send it as `Authorization: Bearer <token>`. You see exactly what your role and area allow, with ID and "
+    "phone numbers masked; out-of-area records answer 404. Errors share one format: "
+    '{"error": {"code", "message", "fields"}}.'
+)
+
+api = NinjaAPI(
+    title=cast(str, _("Linli API")),
+    version="1",
+    description=cast(str, DESCRIPTION),
+    urls_namespace="api",
+    auth=[BearerToken(), SessionLogin()],
+    # validatorUrl: swagger-ui would otherwise fetch a badge from validator.swagger.io
+    docs=Swagger(settings={"validatorUrl": None, "defaultModelsExpandDepth": 0}),
+)
+errors.install(api)
+api.add_router("", auth.router)
+api.add_router("", places.router)
+api.add_router("", people.router)
