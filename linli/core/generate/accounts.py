@@ -1,0 +1,68 @@
+"""The demo accounts: one per role, each assigned to a place of the generated demo street."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from linli.accounts.models import Assignment, Role, User
+from linli.people.models import Resident
+from linli.places.models import Area, Estate
+
+ROLE_ORDER = [
+    "admin",
+    "secadmin",
+    "auditor",
+    "street",
+    "community",
+    "grid",
+    "property",
+    "dispatcher",
+    "rescuer",
+    "provider",
+    "resident",
+]
+
+
+@dataclass
+class Login:
+    username: str
+    role: str
+    scope: str
+
+
+@transaction.atomic
+def ensure_demo_accounts(street: Area) -> list[Login]:
+    """Create the 11 demo accounts once (password settings.DEMO_PASSWORD); later runs only list them."""
+    community = Area.objects.filter(level="community", street=street).order_by("code").first()
+    grid = Area.objects.filter(level="grid", community=community).order_by("code").first()
+    estate = Estate.objects.filter(community=community).order_by("code").first()
+    places = {"street": street, "community": community, "grid": grid, "dispatcher": street, "rescuer": street}
+    logins = []
+    for code in ROLE_ORDER:
+        role = Role.objects.get(code=code)
+        user, created = User.objects.get_or_create(username=code, defaults={"display_name": role.name_zh})
+        if created:
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        area = places.get(code)
+        est = estate if code == "property" else None
+        Assignment.objects.get_or_create(user=user, role=role, area=area, estate=est)
+        scope = str(area or est or "")
+        if code == "resident":
+            me = Resident.objects.filter(user=user).select_related("household__house").first()
+            if me is None:
+                me = (
+                    Resident.objects.filter(user__isnull=True, relation_to_head="本人", occupancies__grid=grid)
+                    .order_by("id")
+                    .first()
+                )
+                if me is not None:
+                    Resident.objects.filter(pk=me.pk).update(user=user)
+            scope = f"{me.name} · {me.household.house}" if me and me.household_id else ""
+        elif code in ("admin", "secadmin", "auditor", "provider"):
+            scope = "天津市 (platform)" if code != "provider" else "own catalogue"
+        logins.append(Login(code, role.name_zh, scope))
+    return logins

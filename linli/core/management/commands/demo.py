@@ -1,0 +1,59 @@
+"""manage.py demo: migrate, load the demo street once, create one account per role, print logins, serve."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from linli.core.generate.accounts import ensure_demo_accounts
+from linli.core.generate.plan import DEFAULT_DISTRICT
+from linli.core.generate.run import generate
+from linli.places.models import Area
+
+
+class Command(BaseCommand):
+    help = "Run the Linli demo: SQLite under ./var, demo data and one account per role (password linli-demo)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("LINLI_PORT") or 8000))
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--no-serve", action="store_true", help="prepare data and accounts, do not serve")
+        parser.add_argument("--scale", default="demo", help="demo (default); tiny is for tests")
+
+    def handle(self, *args, port, host, no_serve, scale, **options):
+        if not settings.DEMO:
+            raise CommandError("The demo runs only with LINLI_MODE=demo (it uses a well-known password).")
+        if scale not in ("demo", "tiny"):
+            raise CommandError("--scale is demo (or tiny, for tests).")
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", verbosity=0, interactive=False)
+        street_code = f"{DEFAULT_DISTRICT[scale]}001000"
+        street = Area.objects.filter(code=street_code).first()
+        if street is None:
+            self.stdout.write(f"Generating the {scale} data (one street of Tianjin, fictitious people)…")
+            summary = generate(scale, stream=self.stderr._out)
+            self.stdout.write(
+                f"  {summary.counts.get('household', 0):,} households, "
+                f"{summary.counts.get('resident', 0):,} residents in {summary.seconds:.1f} s"
+            )
+            street = Area.objects.get(code=street_code)
+        else:
+            self.stdout.write(f"Reusing the data in {settings.DATABASES['default']['NAME']}.")
+        logins = ensure_demo_accounts(street)
+        url = f"http://{host}:{port}/"
+        self.stdout.write("")
+        self.stdout.write(f"Linli demo at {url}  — password for every account: {settings.DEMO_PASSWORD}")
+        self.stdout.write(f"{'user':12} {'role':14} scope")
+        for login in logins:
+            self.stdout.write(f"{login.username:12} {login.role:14} {login.scope}")
+        self.stdout.write("")
+        if no_serve:
+            return
+        self.stdout.write("Press Ctrl-C to stop.")
+        try:
+            call_command("runserver", f"{host}:{port}", use_reloader=False)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped.")
