@@ -50,7 +50,7 @@ messages: setup
 	cd linli && ../$(BIN)/python ../manage.py makemessages -l zh_Hans -l en --no-obsolete && ../$(BIN)/python ../manage.py compilemessages
 
 bench: setup
-	$(BIN)/python bin/with-postgres $(BIN)/python bench/registry.py
+	$(BIN)/python bin/with-postgres $(BIN)/python bench/registry.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules linli/static/vendor

@@ -4,9 +4,10 @@ a street's resident list, a community's house list and a grid's map data through
 beside a bare Django view and a SELECT 1 round trip measured in the same run.
 
     bin/with-postgres .venv/bin/python bench/registry.py [--scale city] [--workers 2] [--requests 60]
+    make bench BENCH_ARGS="--scale district"
 
-Writes the figures to docs/benchmarks.md (--no-docs to skip). If a view does not exist yet, the
-query it would run is timed directly through the scoped queryset, and labelled so.
+Prints the figures and writes them as JSON under var/; docs/benchmarks.md records a run. If a view
+does not exist yet, the query it would run is timed directly through the scoped queryset, labelled so.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -134,7 +134,6 @@ def main() -> int:
     ap.add_argument("--scale", default="city")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--requests", type=int, default=60)
-    ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     opts = ap.parse_args()
     if connection.vendor != "postgresql":
@@ -243,8 +242,6 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"\nraw figures: {out}")
-    if not opts.no_docs:
-        subprocess.run([sys.executable, str(ROOT / "bench" / "report.py"), str(out)], check=False)
     return 0
 
 
