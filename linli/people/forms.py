@@ -1,0 +1,192 @@
+"""Forms for residents, organizations and binding requests. They parse input; services validate and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.services import BINDING_RELATIONS, normalize_house_code
+from linli.people.models import Label, Occupancy, Organization, Resident
+from linli.places.models import Area, House
+
+
+def apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError onto the form's fields (unknown fields become form errors)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+class HouseCodeField(forms.CharField):
+    """A house code typed as 24 digits or with dashes (120101001001-001-003-01-0502)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("House code"))
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("help_text", _("24 digits, dashes allowed, as on the door plate."))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return normalize_house_code(super().to_python(value))
+
+
+def house_in_scope(user, code: str, action: str = "view") -> House | None:
+    return House.objects.for_user(user, action).select_related("building", "unit").filter(code=code).first()
+
+
+class ResidentFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Name, or a full ID / phone number"), "type": "search"}),
+    )
+    community = forms.ModelChoiceField(label=_("Community"), queryset=Area.objects.none(), required=False)
+    grid = forms.ModelChoiceField(label=_("Grid"), queryset=Area.objects.none(), required=False)
+    label = forms.ModelChoiceField(label=_("Label"), queryset=Label.objects.all(), required=False)
+    elderly = forms.BooleanField(label=_("Aged 60 or over"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("any"))] + list(Resident.Status.choices)
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        areas = Area.objects.for_user(user).only("id", "name", "code", "level")
+        self.fields["community"].queryset = areas.filter(level="community")
+        self.fields["grid"].queryset = areas.filter(level="grid")
+
+
+class ResidentForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    id_number = forms.CharField(label=_("ID number"), max_length=18, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    ethnicity = forms.CharField(label=_("Ethnic group"), max_length=20, required=False)
+    relation_to_head = forms.CharField(label=_("Relation to head of household"), max_length=20, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=Resident.Status.choices, initial=Resident.Status.ACTIVE)
+    labels = forms.ModelMultipleChoiceField(
+        label=_("Labels"), queryset=Label.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, resident: Resident | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resident = resident
+        if resident is not None:
+            # Never put the clear number into the page: an empty field keeps the stored one.
+            for name in ("id_number", "phone"):
+                masked = getattr(resident, f"{name}_masked")
+                self.fields[name].help_text = (
+                    _("Leave empty to keep %(masked)s.") % {"masked": masked} if masked else ""
+                )
+
+    def service_data(self) -> dict:
+        data = {k: self.cleaned_data[k] for k in ("name", "ethnicity", "relation_to_head", "status", "notes")}
+        for name in ("id_number", "phone"):
+            value = self.cleaned_data[name].strip()
+            if value or self.resident is None:
+                data[name] = value
+        return data
+
+
+class ResidentCreateForm(ResidentForm):
+    house_code = HouseCodeField()
+    relation = forms.ChoiceField(
+        label=_("Relation to the house"), choices=Occupancy.Relation.choices, initial=Occupancy.Relation.LIVES
+    )
+
+    field_order = ["house_code", "relation", "name", "id_number", "phone"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_house_code(self):
+        code = self.cleaned_data["house_code"]
+        self.house = house_in_scope(self.user, code)
+        if self.house is None:
+            raise ValidationError(_("No house with this code in your area."))
+        return code
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("Phone"))])
+    purpose = forms.CharField(label=_("Purpose"), max_length=300, required=False)
+
+
+class EmergencyContactForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    relation = forms.CharField(label=_("Relation"), max_length=20, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+
+
+class OccupancyForm(forms.Form):
+    house_code = HouseCodeField()
+    relation = forms.ChoiceField(label=_("Relation"), choices=Occupancy.Relation.choices)
+    since = forms.DateField(label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_house_code(self):
+        code = self.cleaned_data["house_code"]
+        self.house = house_in_scope(self.user, code)
+        if self.house is None:
+            raise ValidationError(_("No house with this code in your area."))
+        return code
+
+
+class OrganizationFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Name or credit code"), "type": "search"}),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("any"))] + list(Organization.Kind.choices)
+    )
+
+
+class OrganizationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Organization.Kind.choices)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    uscc = forms.CharField(label=_("Unified social credit code"), max_length=18, required=False)
+    contact_name = forms.CharField(label=_("Contact person"), max_length=50, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    grid = forms.ModelChoiceField(label=_("Grid"), queryset=Area.objects.none(), required=False)
+
+    def __init__(self, *args, user, org: Organization | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+        self.fields["grid"].queryset = Area.objects.for_user(user).filter(level="grid")
+        if org is not None and org.phone_masked:
+            self.fields["phone"].help_text = _("Leave empty to keep %(masked)s.") % {"masked": org.phone_masked}
+
+    def service_data(self) -> dict:
+        data = {k: self.cleaned_data[k] for k in ("kind", "name", "uscc", "contact_name", "address", "grid")}
+        phone = self.cleaned_data["phone"].strip()
+        if phone or self.org is None:
+            data["phone"] = phone
+        return data
+
+
+class BindingRequestForm(forms.Form):
+    house_code = HouseCodeField()
+    name = forms.CharField(label=_("Your name"), max_length=50, required=False)
+    id_number = forms.CharField(label=_("Your ID number"), max_length=18, required=False)
+    relation = forms.ChoiceField(label=_("You are"), choices=[(r.value, r.label) for r in BINDING_RELATIONS])
+
+
+class BindingDecisionForm(forms.Form):
+    id_number = forms.CharField(
+        label=_("ID number from the checked ID card"),
+        max_length=18,
+        required=False,
+        help_text=_("Needed only when the person is not registered at this house yet."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
