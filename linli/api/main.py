@@ -6,6 +6,7 @@ from typing import cast
 
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Swagger
+from ninja.renderers import JSONRenderer
 
 from linli.api import auth, errors, people, places
 from linli.api.security import BearerToken, SessionLogin
@@ -17,11 +18,19 @@ DESCRIPTION = _(
     '{"error": {"code", "message", "fields"}}.'
 )
 
+
+class Utf8JSON(JSONRenderer):
+    """Chinese names as UTF-8, not \\u escapes (as the error bodies are)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title=cast(str, _("Linli API")),
     version="1",
     description=cast(str, DESCRIPTION),
     urls_namespace="api",
+    renderer=Utf8JSON(),
     auth=[BearerToken(), SessionLogin()],
     # validatorUrl: swagger-ui would otherwise fetch a badge from validator.swagger.io
     docs=Swagger(settings={"validatorUrl": None, "defaultModelsExpandDepth": 0}),
