@@ -112,7 +112,8 @@ class Importer:
         by_field.update({name: by_field[key] for name, key in self.service_fields.items()})
         for check, plan in planned:
             try:
-                with transaction.atomic():
+                # Only skipping needs a savepoint per row; otherwise the first refusal rolls back everything.
+                with transaction.atomic(savepoint=result.skip_bad):
                     outcome = self.write(plan)
             except (ValidationError, PermissionDenied, Http404) as exc:
                 check.service_error(exc, by_field)

@@ -125,12 +125,9 @@ class ResidentImporter(Importer):
         hashes = sorted({row.id_hash for _c, row in planned if row.id_hash})
         registered: set[str] = set()
         for part in chunks(hashes):
-            self.residents.update(
-                {
-                    r.id_number_hash: r
-                    for r in Resident.objects.for_user(self.user, "change").filter(id_number_hash__in=part)
-                }
-            )
+            in_scope = Resident.objects.for_user(self.user, "change").filter(id_number_hash__in=part)
+            in_scope = in_scope.prefetch_related("labels", "occupancies", "emergency_contacts")
+            self.residents.update({r.id_number_hash: r for r in in_scope})
             # Matching needs the whole register: the ID number is unique in Linli, not per area.
             registered.update(Resident.objects.filter(id_number_hash__in=part).values_list("id_number_hash", flat=True))
         for check, row in planned:
@@ -156,22 +153,21 @@ class ResidentImporter(Importer):
 
     def write(self, row: ResidentRow) -> str:
         assert row.house is not None and row.relation  # planned rows are complete
+        known = self.residents.get(row.id_hash)
+        if known is not None and not _differs(known, row):
+            return UNCHANGED  # nothing to write, nothing to audit: re-importing a register stays cheap
         data: dict[str, Any] = {"name": row.name, "id_number": row.id_number}
         if row.phone:
             data["phone"] = row.phone
         if row.ethnicity:
             data["ethnicity"] = row.ethnicity
-        known = self.residents.get(row.id_hash)
-        before = _state(known) if known is not None else None
         resident = services.save_resident(
             self.user, known, house=row.house, relation=row.relation, labels=row.labels, **data
         )
         if row.contact_name and row.contact_phone:
             self._save_contact(resident, row)
         self.residents[row.id_hash] = resident
-        if before is None:
-            return CREATED
-        return UPDATED if _state(resident) != before else UNCHANGED
+        return CREATED if known is None else UPDATED
 
     def _save_contact(self, resident: Resident, row: ResidentRow) -> None:
         assert row.contact_name and row.contact_phone
@@ -201,9 +197,21 @@ def _phone(value: Any) -> str:
     return normalize_phone(value) if value else ""
 
 
-def _state(resident: Resident) -> tuple:
-    """What an import can change about a resident, read fresh from the database."""
-    fresh = Resident.objects.get(pk=resident.pk)
-    occupancies = sorted(fresh.occupancies.values_list("house_id", "relation"))
-    contacts = sorted(fresh.emergency_contacts.values_list("name", "phone_hash"))
-    return (fresh.audit_snapshot(), fresh.phone_hash, fresh.id_number_hash, occupancies, contacts)
+def _differs(resident: Resident, row: ResidentRow) -> bool:
+    """Would importing this row change the resident? Blank optional cells leave things as they are."""
+    assert row.house is not None
+    if row.name != resident.name:
+        return True
+    if row.phone and crypto.blind_index(row.phone) != resident.phone_hash:
+        return True
+    if row.ethnicity and row.ethnicity != resident.ethnicity:
+        return True
+    if row.labels is not None and {label.pk for label in row.labels} != {label.pk for label in resident.labels.all()}:
+        return True
+    if not any(o.house_id == row.house.pk and o.relation == row.relation for o in resident.occupancies.all()):
+        return True
+    if row.contact_name and row.contact_phone:
+        same = [c for c in resident.emergency_contacts.all() if c.name.strip() == row.contact_name]
+        if not same or same[0].phone_hash != crypto.blind_index(row.contact_phone):
+            return True
+    return False

@@ -137,3 +137,9 @@ def test_missing_file_is_a_form_error(world, client_for):
 
     response = client_for("community").post(reverse("people:io-import-residents"), {})
     assert response.status_code == 200 and 'class="error"' in response.content.decode()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(world, client_for, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_UNPACKED_BYTES", 1000)
+    text = page_text(post_import(client_for("community"), "residents", _good(world)))
+    assert "far too large once unpacked" in text

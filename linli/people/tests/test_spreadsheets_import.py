@@ -86,8 +86,11 @@ def test_reimport_updates_instead_of_duplicating(world, client_for):
         EmergencyContact.objects.count(),
     )
 
+    audit = AuditRecord.objects.count()
     same = post_import(client, "residents", xlsx(RESIDENT_HEADERS_ZH, rows))
     assert "2 rows read, 0 created, 0 updated, 2 unchanged" in page_text(same)
+    # an unchanged register writes nothing but the import summary
+    assert list(AuditRecord.objects.filter(seq__gt=audit).values_list("action", flat=True)) == ["import"]
 
     rows[0][3] = "13700000000"  # a new phone number
     rows[0][8] = "13722223333"  # and a new phone for the same emergency contact
@@ -376,3 +379,31 @@ def test_the_page_shows_both_upload_forms(world, client_for):
 def test_get_on_an_import_url_goes_back_to_the_page(world, client_for):
     response = client_for("community").get(reverse("people:io-import-residents"))
     assert response.status_code == 302 and response["Location"] == reverse("people:io")
+
+
+@pytest.mark.parametrize("skip_bad", [False, True])
+def test_a_row_refused_by_the_services_while_writing(world, client_for, monkeypatch, skip_bad):
+    """Rows pass the checks but the service refuses one: all or nothing, or that row alone is skipped."""
+    from django.core.exceptions import ValidationError
+
+    from linli.people import services
+
+    real = services.save_resident
+
+    def refuse_zhao(actor, resident=None, **kw):
+        if kw.get("name") == "赵六":
+            raise ValidationError({"phone": ["refused by the service"]})
+        return real(actor, resident, **kw)
+
+    monkeypatch.setattr(services, "save_resident", refuse_zhao)
+    rows = [*_good_residents(world), [world.houses["A1-1/102"].code, "钱七", new_id(12), "", "业主", "", "", "", ""]]
+    client = client_for("community")
+    residents, audit = Resident.objects.count(), AuditRecord.objects.count()
+    text = page_text(post_import(client, "residents", xlsx(RESIDENT_HEADERS_ZH, rows), skip_bad=skip_bad))
+    assert "手机号: refused by the service" in text
+    if skip_bad:
+        assert Resident.objects.count() == residents + 2 and "1 bad row was skipped" in text
+        assert not Resident.objects.filter(name="赵六").exists()
+    else:
+        assert (Resident.objects.count(), AuditRecord.objects.count()) == (residents, audit)
+        assert "Nothing was imported" in text
