@@ -22,6 +22,7 @@ from linli.core import audit
 from linli.core import permissions as perms
 from linli.core.models import AuditRecord
 from linli.people.forms import apply_errors
+from linli.people.views import history_rows
 
 PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
@@ -112,7 +113,7 @@ def _render_user_detail(request, target: User, assignment_form, password_form, s
             "assignments": assignments,
             "assignment_form": assignment_form,
             "password_form": password_form,
-            "history": history[:30],
+            "history": history_rows(history[:30]),
             "is_self": target.pk == request.user.pk,
             "separated": perms.SEPARATED_ROLES,
         },
@@ -287,7 +288,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = forms.AuditFilterForm(request.GET or None)
     page = Paginator(_audit_records(form).order_by("-seq"), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "accounts/audit_list.html", {"form": form, "page": page, "query": _query_without_page(request)}
+        request,
+        "accounts/audit_list.html",
+        {"form": form, "page": page, "rows": history_rows(page), "query": _query_without_page(request)},
     )
 
 

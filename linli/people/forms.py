@@ -75,7 +75,9 @@ class ResidentForm(forms.Form):
     def __init__(self, *args, resident: Resident | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.resident = resident
-        if resident is not None:
+        if resident is None:
+            self.fields["id_number"].help_text = _("Birth date and sex are read from the ID number.")
+        else:
             # Never put the clear number into the page: an empty field keeps the stored one.
             for name in ("id_number", "phone"):
                 masked = getattr(resident, f"{name}_masked")
@@ -177,8 +179,8 @@ class OrganizationForm(forms.Form):
 
 class BindingRequestForm(forms.Form):
     house_code = HouseCodeField()
-    name = forms.CharField(label=_("Your name"), max_length=50, required=False)
-    id_number = forms.CharField(label=_("Your ID number"), max_length=18, required=False)
+    name = forms.CharField(label=_("Your name"), max_length=50, help_text=_("As on your ID card."))
+    id_number = forms.CharField(label=_("Your ID number"), max_length=18)
     relation = forms.ChoiceField(label=_("You are"), choices=[(r.value, r.label) for r in BINDING_RELATIONS])
 
 

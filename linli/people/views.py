@@ -48,6 +48,19 @@ def _query_without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
+def history_rows(records) -> list[dict]:
+    """Audit records of one object as rows of (field, before, after) for the History panel."""
+    rows = []
+    for rec in records:
+        before, after = rec.before or {}, rec.after or {}
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            before, after = {"": before}, {"": after}
+        keys = [k for k in sorted(set(before) | set(after)) if k not in ("id", "created_at", "updated_at")]
+        changes = [(k, before.get(k), after.get(k), k in before) for k in keys]
+        rows.append({"rec": rec, "changes": changes})
+    return rows
+
+
 # Residents
 
 
@@ -131,7 +144,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "occupancies": _in_scope_occupancies(user).filter(resident=resident),
             "contacts": EmergencyContact.objects.for_user(user).filter(resident=resident),
-            "history": history[:50],
+            "history": history_rows(history[:50]),
             "can_change": can_change,
             "can_reveal": user.has_linli_perm("people.reveal"),
             "contact_form": forms.EmergencyContactForm(),
@@ -321,7 +334,9 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_change = Organization.objects.for_user(request.user, "change").filter(pk=org.pk).exists()
     history = AuditRecord.objects.filter(object_type="people.organization", object_id=str(org.pk)).order_by("-seq")
     return render(
-        request, "people/organization_detail.html", {"org": org, "can_change": can_change, "history": history[:50]}
+        request,
+        "people/organization_detail.html",
+        {"org": org, "can_change": can_change, "history": history_rows(history[:50])},
     )
 
 
@@ -377,7 +392,8 @@ def binding_request(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Request sent. Community staff will check it and link your account."))
             return redirect("people:binding-request")
     mine = BindingRequest.objects.filter(user=user).select_related("house__building", "house__unit")
-    return render(request, "people/binding_request.html", {"form": form, "requests": mine})
+    pending = any(r.status == BindingRequest.Status.PENDING for r in mine)
+    return render(request, "people/binding_request.html", {"form": form, "requests": mine, "pending": pending})
 
 
 @login_required

@@ -123,6 +123,10 @@ def test_history_panel_holds_masked_values_only(client_for, world):
     assert "History" in page or "历史" in page
     assert AuditRecord.objects.filter(object_type="people.resident", object_id=str(r.pk)).exists()
     assert r.id_number not in page
+    assert r.id_number_masked in page.split("card history")[-1]  # the create record's after, masked
+    c = client_for("grid")
+    c.post(url("resident-reveal", r.pk), {"field": "phone", "purpose": "电话回访老人"})
+    assert "电话回访老人" in html(c.get(url("resident-detail", r.pk)))
 
 
 def test_reveal_writes_one_audit_record(client_for, world):
