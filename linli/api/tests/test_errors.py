@@ -72,3 +72,17 @@ def test_pagination_is_capped_and_deterministic(world, api):
     assert ids == [row["id"] for row in client.get("/residents").json()["results"]]
     past = client.get("/residents", offset=100).json()
     assert past["count"] == 6 and past["results"] == []
+
+
+def test_a_conflicting_write_is_409(world, api, monkeypatch):
+    from django.db import IntegrityError
+
+    from linli.places import services
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "create_house", clash)
+    r = api("community").post("/houses", {"building": world.buildings["A1-1"].pk, "unit_number": 1, "room": 301})
+    err = assert_error(r, 409, "conflict")
+    assert "duplicate key" not in err["message"]
