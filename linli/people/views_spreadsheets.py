@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -24,6 +24,8 @@ from linli.people.spreadsheets.residents import ResidentImporter
 from linli.people.spreadsheets.templates import house_template, resident_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Exports up to this size are sent as one response body; larger ones stream from disk.
+IN_ONE_PIECE_BYTES = 8 * 1024 * 1024
 # Room for the multipart envelope and the other form fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -46,6 +48,7 @@ def _page(request: HttpRequest, *, status: int = 200, **context: Any) -> HttpRes
     ]
     context["max_mb"] = f"{settings.MAX_UPLOAD_BYTES / (1024 * 1024):g}"
     context["max_rows"] = f"{MAX_ROWS:,}"
+    context["can_unmask"] = _has(request.user, "people.export")
     return render(request, "people/io.html", context, status=status)
 
 
@@ -111,34 +114,37 @@ def _run_import(request: HttpRequest, importer: type[Importer], prefix: str) -> 
 
 @login_required
 def export_residents(request: HttpRequest) -> HttpResponseBase:
+    """GET: the masked file at once. ?unmasked=1: the purpose form (people.export only); POST: its file."""
     _require(request.user, "people.view")
     filters = ExportFilters.from_query(request.GET)
-    can_unmask = _has(request.user, "people.export")
-    form = ExportForm(request.POST if request.method == "POST" else None, can_unmask=can_unmask)
-    wants_file = request.GET.get("download") == "1" or (request.method == "POST" and form.is_valid())
-    unmasked = bool(can_unmask and form.is_bound and form.is_valid() and form.cleaned_data.get("unmasked"))
+    wants_full = request.method == "POST" or request.GET.get("unmasked") == "1"
+    if wants_full:
+        _require(request.user, "people.export")
+    form = ExportForm(request.POST if request.method == "POST" else None, initial={"unmasked": True})
+    unmasked = form.is_bound and form.is_valid() and form.cleaned_data["unmasked"]
     residents = export.resident_rows(request.user, filters, unmasked=unmasked)
     count = residents.count()
     too_many = count > export.MAX_EXPORT_ROWS
-    if wants_file and not too_many:
-        out, rows = export.write_residents(residents, unmasked=unmasked)
-        purpose = form.cleaned_data.get("purpose", "").strip() if unmasked else ""
-        export.record_export(
-            request.user, "people.resident", rows=rows, filters=filters, unmasked=unmasked, purpose=purpose
+    if too_many or (wants_full and not form.is_valid()):
+        return render(
+            request,
+            "people/io_export.html",
+            {
+                "form": form,
+                "filters": filters.as_dict(),
+                "count": count,
+                "too_many": too_many,
+                "max_rows": f"{export.MAX_EXPORT_ROWS:,}",
+                "kind": "residents",
+                "masked_query": urlencode(filters.as_dict()),
+            },
         )
-        return FileResponse(out, as_attachment=True, filename=export.file_name("residents"), content_type=XLSX)
-    return render(
-        request,
-        "people/io_export.html",
-        {
-            "form": form,
-            "filters": filters.as_dict(),
-            "count": count,
-            "too_many": too_many,
-            "max_rows": export.MAX_EXPORT_ROWS,
-            "kind": "residents",
-        },
+    out, rows = export.write_residents(residents, unmasked=unmasked)
+    purpose = form.cleaned_data["purpose"].strip() if unmasked else ""
+    export.record_export(
+        request.user, "people.resident", rows=rows, filters=filters, unmasked=unmasked, purpose=purpose
     )
+    return _xlsx_response(out, export.file_name("residents"))
 
 
 @login_required
@@ -155,10 +161,22 @@ def export_houses(request: HttpRequest) -> HttpResponseBase:
                 "filters": filters.as_dict(),
                 "count": count,
                 "too_many": True,
-                "max_rows": export.MAX_EXPORT_ROWS,
+                "max_rows": f"{export.MAX_EXPORT_ROWS:,}",
                 "kind": "houses",
             },
         )
     out, rows = export.write_houses(houses)
     export.record_export(request.user, "places.house", rows=rows, filters=filters, unmasked=False)
-    return FileResponse(out, as_attachment=True, filename=export.file_name("houses"), content_type=XLSX)
+    return _xlsx_response(out, export.file_name("houses"))
+
+
+def _xlsx_response(out, name: str) -> HttpResponseBase:
+    """Small workbooks go out in one piece; big ones stream from their temporary file."""
+    size = out.seek(0, 2)
+    out.seek(0)
+    if size > IN_ONE_PIECE_BYTES:
+        return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
+    with out:
+        response = HttpResponse(out.read(), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    return response

@@ -14,7 +14,7 @@ class ImportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    """Masked unless the user holds people.export, ticks `unmasked` and says why."""
+    """For holders of people.export: full numbers only when ticked and with a stated purpose."""
 
     unmasked = forms.BooleanField(label=_("Include full ID and phone numbers"), required=False)
     purpose = forms.CharField(
@@ -23,12 +23,6 @@ class ExportForm(forms.Form):
         required=False,
         help_text=_("Required for full numbers; recorded in the audit log."),
     )
-
-    def __init__(self, *args, can_unmask: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not can_unmask:
-            del self.fields["unmasked"]
-            del self.fields["purpose"]
 
     def clean(self):
         data = super().clean()

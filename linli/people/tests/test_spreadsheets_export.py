@@ -96,7 +96,7 @@ def test_a_filled_in_template_imports(world, client_for):
 
 def _export_residents(client, query: str = "", **post):
     url = reverse("people:io-export-residents") + query
-    return client.post(url, post) if post else client.get(url + ("&" if "?" in url else "?") + "download=1")
+    return client.post(url, post) if post else client.get(url)
 
 
 def _all_cells(content: bytes) -> str:
@@ -122,17 +122,21 @@ def test_grid_worker_exports_only_their_grid_masked_and_audited(world, client_fo
     assert record.after == {"format": "xlsx", "rows": 2, "masked": True, "filters": {}}
 
 
-def test_without_export_permission_asking_for_full_numbers_still_gets_masked(world, client_for):
+def test_full_numbers_need_the_export_permission(world, client_for):
     assert not world.users["grid"].has_linli_perm("people.export")
-    response = _export_residents(client_for("grid"), unmasked="on", purpose="走访核对信息")
-    cells = _all_cells(downloaded(response))
-    assert world.residents["A1-1/101"].id_number not in cells
+    client = client_for("grid")
+    before = AuditRecord.objects.count()
+    assert _export_residents(client, "?unmasked=1").status_code == 403
+    assert _export_residents(client, unmasked="on", purpose="走访核对信息").status_code == 403
+    assert not AuditRecord.objects.filter(seq__gt=before, action="export").exists()
+    assert client.get(reverse("people:io-export-residents")).status_code == 200  # masked is fine
 
 
 def test_unmasked_export_needs_a_purpose(world, client_for):
     client = client_for("community")
+    assert "spreadsheetml" in client.get(reverse("people:io-export-residents"))["Content-Type"]  # masked at once
     before = AuditRecord.objects.count()
-    page = client.get(reverse("people:io-export-residents"))
+    page = client.get(reverse("people:io-export-residents") + "?unmasked=1")
     assert 'name="purpose"' in page.content.decode() and 'name="unmasked"' in page.content.decode()
     response = _export_residents(client, unmasked="on", purpose="")
     assert response.status_code == 200 and "text/html" in response["Content-Type"]
@@ -211,5 +215,14 @@ def test_an_unmasked_export_imports_back_unchanged(world, client_for):
 def test_a_masked_export_cannot_be_imported_by_mistake(world, client_for):
     _english(world)
     client = client_for("community")
-    response = post_import(client, "residents", downloaded(_export_residents(client, "?download=1")))
+    response = post_import(client, "residents", downloaded(_export_residents(client)))
     assert "Nothing was imported: 4 of 4 rows have problems" in page_text(response)
+
+
+def test_big_exports_stream_from_disk(world, client_for, monkeypatch):
+    from linli.people import views_spreadsheets
+
+    monkeypatch.setattr(views_spreadsheets, "IN_ONE_PIECE_BYTES", 0)
+    response = _export_residents(client_for("grid"))
+    assert response.streaming and "attachment" in response["Content-Disposition"]
+    assert len(sheet_rows(downloaded(response))) == 3
