@@ -71,8 +71,8 @@ def object_type_of(obj: Any) -> str:
 
 
 def record(action: str, obj: Any = None, *, before: dict | None = None, after: dict | None = None,
-           purpose: str = "", user: Any = None, username: str = "", object_id: str = "",
-           object_repr: str = "") -> AuditRecord:
+           purpose: str = "", user: Any = None, username: str = "", object_type: str = "",
+           object_id: str = "", object_repr: str = "") -> AuditRecord:
     ctx = context.current()
     actor = user if user is not None else ctx.user
     if actor is not None and not getattr(actor, "is_authenticated", False):
@@ -88,7 +88,7 @@ def record(action: str, obj: Any = None, *, before: dict | None = None, after: d
             user_id=actor.pk if actor is not None else None,
             username=(actor.get_username() if actor is not None else username)[:150],
             action=action,
-            object_type=object_type_of(obj) if obj is not None else "",
+            object_type=object_type_of(obj) if obj is not None else object_type,
             object_id=object_id,
             object_repr=object_repr[:200],
             before=_jsonable(before) if before is not None else None,

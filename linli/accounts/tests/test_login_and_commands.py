@@ -1,6 +1,5 @@
 """Login lockout through the real login view, and the createadmin command."""
 
-import inspect
 import io
 
 import pytest
@@ -15,16 +14,6 @@ pytestmark = pytest.mark.django_db
 
 STRONG = "Adm1n-Linli-Strong!"
 
-# linli/accounts/signals.py passes object_type= to audit.record(), which does not take it yet, so a failed
-# login is a 500. Until linli/core/audit.py accepts it these tests are expected to fail; then they run.
-_signal_bug = pytest.mark.xfail(
-    "object_type" not in inspect.signature(__import__("linli.core.audit", fromlist=["record"]).record).parameters,
-    reason="audit.record() lacks object_type (failed-login signal crashes)",
-    strict=True,
-)
-
-
-@_signal_bug
 def test_lockout_after_repeated_failures(world):
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(settings.LOGIN_MAX_FAILURES):
@@ -40,7 +29,6 @@ def test_lockout_after_repeated_failures(world):
     assert "locked" in response.content.decode()
 
 
-@_signal_bug
 def test_secadmin_unlock_lets_the_user_in_again(world, client_for):
     c = Client()
     for _ in range(settings.LOGIN_MAX_FAILURES):
