@@ -148,8 +148,9 @@ def rewrite(archive: Path, target: Path, edit, renames: dict[str, str] | None = 
     """Copy the archive with members' bytes changed by edit(name, data) -> data, and renamed."""
     with tarfile.open(archive) as src, tarfile.open(target, "w") as dst:
         for member in src.getmembers():
-            data = src.extractfile(member).read()
-            data = edit(member.name, data)
+            fh = src.extractfile(member)
+            assert fh is not None
+            data = edit(member.name, fh.read())
             member.size = len(data)
             member.name = (renames or {}).get(member.name, member.name)
             dst.addfile(member, io.BytesIO(data))
