@@ -1,4 +1,8 @@
-"""The navigation, by permission. Each entry: (url name, label, permission or None, roles or None)."""
+"""The navigation, by permission. Each entry: (url name, label, permission or None, options).
+
+Options: "roles" limits an entry to users holding one of those roles; "secondary" entries are
+hidden in elder mode, which shows fewer choices per screen.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,39 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 NAV = [
-    ("home", _("Home"), None),
-    ("places:map", _("Map"), "places.view"),
-    ("places:area-list", _("Areas"), "places.view"),
-    ("places:house-list", _("Houses"), "places.view"),
-    ("people:resident-list", _("Residents"), "people.view"),
-    ("people:organization-list", _("Organizations"), "orgs.view"),
-    ("people:binding-list", _("Binding requests"), "bindings.verify"),
-    ("people:io", _("Import / export"), "people.import"),
-    ("accounts:user-list", _("Accounts"), "accounts.manage"),
-    ("accounts:audit-list", _("Audit log"), "audit.view"),
+    ("home", _("Home"), None, {}),
+    ("places:grid-mobile", _("My grid"), "places.view", {"roles": {"grid"}}),
+    ("places:map", _("Map"), "places.view", {}),
+    ("places:area-list", _("Areas"), "places.view", {"secondary": True}),
+    ("places:house-list", _("Houses"), "places.view", {}),
+    ("people:resident-list", _("Residents"), "people.view", {}),
+    ("people:organization-list", _("Organizations"), "orgs.view", {"secondary": True}),
+    ("people:binding-list", _("Binding requests"), "bindings.verify", {}),
+    ("people:io", _("Import / export"), "people.import", {"secondary": True}),
+    ("accounts:user-list", _("Accounts"), "accounts.manage", {}),
+    ("accounts:audit-list", _("Audit log"), "audit.view", {}),
 ]
 
 
 def nav_for(user) -> list[dict]:
     items = []
-    for name, label, perm in NAV:
+    roles = user.role_codes
+    for name, label, perm, options in NAV:
         if perm and not user.has_linli_perm(perm):
             continue
+        if options.get("roles") and not (options["roles"] & roles):
+            continue
         try:
-            items.append({"url": reverse(name), "label": label, "name": name})
+            items.append(
+                {"url": reverse(name), "label": label, "name": name, "secondary": options.get("secondary", False)}
+            )
         except NoReverseMatch:
             continue
-    if hasattr(user, "resident") or "resident" in user.role_codes:
+    if hasattr(user, "resident") or "resident" in roles:
         try:
-            items.append({"url": reverse("people:my-data"), "label": _("My data"), "name": "people:my-data"})
+            items.append(
+                {"url": reverse("people:my-data"), "label": _("My data"), "name": "people:my-data", "secondary": False}
+            )
         except NoReverseMatch:
             pass
     return items
