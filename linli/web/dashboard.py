@@ -59,10 +59,10 @@ def cards_for(user) -> list[Card]:
                 "care",
                 _("Need regular visits"),
                 residents.filter(labels__care=True).distinct().count(),
-                _url("people:resident-list", "?care=1"),
+                None,  # the resident list filters by one label, not "any label that needs visits"
                 highlight=True,
             ),
-            Card("households", _("Households"), Household.objects.for_user(user).count(), _url("people:resident-list")),
+            Card("households", _("Households"), Household.objects.for_user(user).count(), _url("places:house-list")),
         ]
     if user.has_linli_perm("places.view"):
         cards += [
