@@ -71,3 +71,17 @@ def client_for(world):
         return c
 
     return make
+
+
+@pytest.fixture
+def empty_registry(db):
+    """An empty registry for tests that load their own data (the session world is rolled back after)."""
+    from linli.accounts.models import ApiToken, Assignment, BindingRequest, User
+    from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
+    from linli.places.models import Area, Building, Estate, Facility, House, Unit
+
+    for model in (Occupancy, EmergencyContact, BindingRequest, Assignment, ApiToken, Resident, Household, House,
+                  Unit, Building, Estate, Organization, Facility, User):
+        model.objects.all().delete()
+    for level in ("grid", "community", "street", "district", "city"):
+        Area.objects.filter(level=level).delete()

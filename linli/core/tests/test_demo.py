@@ -13,7 +13,7 @@ from linli.accounts.models import Assignment, User
 from linli.people.models import Resident
 from linli.places.models import Area
 
-pytestmark = pytest.mark.django_db(transaction=False)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_registry")]
 
 ACCOUNTS = {
     "admin",
