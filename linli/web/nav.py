@@ -20,6 +20,7 @@ NAV = [
     ("people:binding-list", _("Binding requests"), "bindings.verify", {}),
     ("people:io", _("Import / export"), "people.import", {"secondary": True}),
     ("accounts:user-list", _("Accounts"), "accounts.manage", {}),
+    ("accounts:role-list", _("Roles"), "roles.manage", {}),
     ("accounts:audit-list", _("Audit log"), "audit.view", {}),
 ]
 
@@ -38,11 +39,15 @@ def nav_for(user) -> list[dict]:
             )
         except NoReverseMatch:
             continue
-    if hasattr(user, "resident") or "resident" in roles:
+    extra = []
+    if hasattr(user, "resident"):
+        extra.append(("people:my-data", _("My data"), False))
+    elif "resident" in roles:
+        extra.append(("people:binding-request", _("Bind my home"), False))
+    extra.append(("accounts:profile", _("My profile"), True))
+    for name, label, secondary in extra:
         try:
-            items.append(
-                {"url": reverse("people:my-data"), "label": _("My data"), "name": "people:my-data", "secondary": False}
-            )
+            items.append({"url": reverse(name), "label": label, "name": name, "secondary": secondary})
         except NoReverseMatch:
-            pass
+            continue
     return items
