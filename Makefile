@@ -47,7 +47,7 @@ lint: setup
 	LINLI_MODE=test $(BIN)/python manage.py validate_openapi
 
 messages: setup
-	cd linli && ../$(BIN)/python ../manage.py makemessages -l zh_Hans -l en --no-obsolete && ../$(BIN)/python ../manage.py compilemessages
+	cd linli && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-location --no-obsolete -i "static/vendor/*" && ../$(BIN)/python ../manage.py compilemessages
 
 bench: setup
 	$(BIN)/python bin/with-postgres $(BIN)/python bench/registry.py $(BENCH_ARGS)
