@@ -26,8 +26,9 @@ def _no_internet(monkeypatch):
 
     def guarded(self, address):
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")
-                                          or host.startswith("/")):
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1", "") or host.startswith("/")
+        ):
             raise RuntimeError(f"test tried to reach {address!r}: tests stay on loopback")
         return real_connect(self, address)
 
@@ -80,8 +81,22 @@ def empty_registry(db):
     from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
     from linli.places.models import Area, Building, Estate, Facility, House, Unit
 
-    for model in (Occupancy, EmergencyContact, BindingRequest, Assignment, ApiToken, Resident, Household, House,
-                  Unit, Building, Estate, Organization, Facility, User):
+    for model in (
+        Occupancy,
+        EmergencyContact,
+        BindingRequest,
+        Assignment,
+        ApiToken,
+        Resident,
+        Household,
+        House,
+        Unit,
+        Building,
+        Estate,
+        Organization,
+        Facility,
+        User,
+    ):
         model.objects.all().delete()
     for level in ("grid", "community", "street", "district", "city"):
         Area.objects.filter(level=level).delete()

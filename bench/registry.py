@@ -135,6 +135,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--requests", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data already in the database instead of generating (a second run)",
+    )
     opts = ap.parse_args()
     if connection.vendor != "postgresql":
         print("bench/registry.py: run it under bin/with-postgres (DATABASE_URL=postgres://...)", file=sys.stderr)
@@ -149,15 +154,25 @@ def main() -> int:
     from linli.people.models import EmergencyContact, Household, Occupancy, Resident
     from linli.places.models import Area, Building, House
 
-    summary = generate(opts.scale, seed=opts.seed, workers=opts.workers)
-    load = {
-        "scale": opts.scale,
-        "seconds": round(summary.seconds, 1),
-        "rows": summary.rows,
-        "rows_per_s": round(summary.rows_per_second),
-        "mode": summary.mode,
-        "workers": opts.workers,
-    }
+    if opts.reuse and Area.objects.filter(level="grid").exists():
+        load_file = ROOT / "var" / f"bench-registry-load-{opts.scale}.json"
+        load = json.loads(load_file.read_text()) if load_file.exists() else {"scale": opts.scale, "reused": True}
+        print(f"load: reusing the {opts.scale} data already loaded ({load})")
+        summary = None
+    else:
+        summary = generate(opts.scale, seed=opts.seed, workers=opts.workers)
+    load = (
+        load
+        if summary is None
+        else {
+            "scale": opts.scale,
+            "seconds": round(summary.seconds, 1),
+            "rows": summary.rows,
+            "rows_per_s": round(summary.rows_per_second),
+            "mode": summary.mode,
+            "workers": opts.workers,
+        }
+    )
     sizes = {
         "districts": Area.objects.filter(level="district").count(),
         "streets": Area.objects.filter(level="street").count(),
@@ -170,11 +185,14 @@ def main() -> int:
         "occupancies": Occupancy.objects.count(),
         "emergency_contacts": EmergencyContact.objects.count(),
     }
-    print(
-        f"load: {opts.scale} scale, {summary.rows:,} rows in {summary.seconds:.1f} s = "
-        f"{summary.rows_per_second:,.0f} rows/s "
-        f"({summary.mode}, {opts.workers} workers)"
-    )
+    if summary is not None:
+        (ROOT / "var").mkdir(exist_ok=True)
+        (ROOT / "var" / f"bench-registry-load-{opts.scale}.json").write_text(json.dumps(load))
+        print(
+            f"load: {opts.scale} scale, {summary.rows:,} rows in {summary.seconds:.1f} s = "
+            f"{summary.rows_per_second:,.0f} rows/s "
+            f"({summary.mode}, {opts.workers} workers)"
+        )
     print("dataset: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
 
     # a typical street, community and grid: the middle of the ordered lists

@@ -120,7 +120,7 @@ def database_from_url(url: str) -> dict:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path or sqlite:////absolute/path
-        path = unquote(url[len("sqlite:///"):])
+        path = unquote(url[len("sqlite:///") :])
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path or str(VAR_DIR / "linli.sqlite3"),

@@ -83,7 +83,9 @@ class User(AbstractUser):
             return
         scope.resident_ids.add(me.pk)
         if me.household_id:
-            scope.resident_ids.update(Resident.objects.filter(household_id=me.household_id).values_list("pk", flat=True))
+            scope.resident_ids.update(
+                Resident.objects.filter(household_id=me.household_id).values_list("pk", flat=True)
+            )
             scope.house_ids.add(me.household.house_id)
 
     def forget_permissions(self) -> None:
@@ -100,9 +102,14 @@ class Role(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=40)
     name_en = models.CharField(_("name (English)"), max_length=60)
     scope_kind = models.CharField(
-        _("scope"), max_length=10,
-        choices=[(perms.AREA, _("an area")), (perms.ESTATE, _("an estate")), (perms.HOUSEHOLD, _("own household")),
-                 (perms.PLATFORM, _("the whole platform"))],
+        _("scope"),
+        max_length=10,
+        choices=[
+            (perms.AREA, _("an area")),
+            (perms.ESTATE, _("an estate")),
+            (perms.HOUSEHOLD, _("own household")),
+            (perms.PLATFORM, _("the whole platform")),
+        ],
     )
     permissions = models.JSONField(_("permissions"), default=list)
 
@@ -118,18 +125,21 @@ class Role(models.Model):
 class Assignment(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("user"))
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("role"))
-    area = models.ForeignKey("places.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                             verbose_name=_("area"))
-    estate = models.ForeignKey("places.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               verbose_name=_("estate"))
+    area = models.ForeignKey(
+        "places.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("area")
+    )
+    estate = models.ForeignKey(
+        "places.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("estate")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "area", "estate"], name="assignment_unique",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["user", "role", "area", "estate"], name="assignment_unique", nulls_distinct=False
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,6 +157,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.prefix}…"
+
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
@@ -155,7 +168,9 @@ class ApiToken(models.Model):
     def issue(cls, user: User) -> tuple[ApiToken, str]:
         key = "lnl_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, digest=cls.digest_of(key), prefix=key[4:12],
+            user=user,
+            digest=cls.digest_of(key),
+            prefix=key[4:12],
             expires_at=timezone.now() + timezone.timedelta(days=settings.API_TOKEN_DAYS),
         )
         return token, key
@@ -180,6 +195,9 @@ class BindingRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.house_id}"
 
     class Meta:
         ordering = ["-created_at"]

@@ -28,16 +28,20 @@ def on_logout(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = (credentials or {}).get("username", "")[:150]
-    User = get_user_model()
-    user = User.objects.filter(username=username).first()
-    audit.record(AuditRecord.Action.LOGIN_FAILED, username=username, object_type="accounts.user",
-                 object_id=str(user.pk) if user else "", object_repr=username)
+    users = get_user_model()
+    user = users.objects.filter(username=username).first()
+    audit.record(
+        AuditRecord.Action.LOGIN_FAILED,
+        username=username,
+        object_type="accounts.user",
+        object_id=str(user.pk) if user else "",
+        object_repr=username,
+    )
     if user is None or user.is_locked:
         return
-    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
+    users.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
     user.refresh_from_db(fields=["failed_logins"])
     if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
         until = timezone.now() + timezone.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
-        audit.record(AuditRecord.Action.LOCKED, user, username=username,
-                     after={"locked_until": until.isoformat()})
+        users.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
+        audit.record(AuditRecord.Action.LOCKED, user, username=username, after={"locked_until": until.isoformat()})

@@ -59,10 +59,21 @@ def _digest(fields: dict) -> str:
 def _hashed_fields(rec: AuditRecord) -> dict:
     ts = rec.ts.astimezone(dt.UTC).isoformat(timespec="microseconds")
     return {
-        "seq": rec.seq, "ts": ts, "user_id": rec.user_id, "username": rec.username, "action": rec.action,
-        "object_type": rec.object_type, "object_id": rec.object_id, "object_repr": rec.object_repr,
-        "before": rec.before, "after": rec.after, "purpose": rec.purpose, "ip": rec.ip,
-        "request_id": rec.request_id, "channel": rec.channel, "prev_hash": rec.prev_hash,
+        "seq": rec.seq,
+        "ts": ts,
+        "user_id": rec.user_id,
+        "username": rec.username,
+        "action": rec.action,
+        "object_type": rec.object_type,
+        "object_id": rec.object_id,
+        "object_repr": rec.object_repr,
+        "before": rec.before,
+        "after": rec.after,
+        "purpose": rec.purpose,
+        "ip": rec.ip,
+        "request_id": rec.request_id,
+        "channel": rec.channel,
+        "prev_hash": rec.prev_hash,
     }
 
 
@@ -70,9 +81,19 @@ def object_type_of(obj: Any) -> str:
     return obj._meta.label_lower if isinstance(obj, models.Model) else str(obj)
 
 
-def record(action: str, obj: Any = None, *, before: dict | None = None, after: dict | None = None,
-           purpose: str = "", user: Any = None, username: str = "", object_type: str = "",
-           object_id: str = "", object_repr: str = "") -> AuditRecord:
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    purpose: str = "",
+    user: Any = None,
+    username: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+) -> AuditRecord:
     ctx = context.current()
     actor = user if user is not None else ctx.user
     if actor is not None and not getattr(actor, "is_authenticated", False):
@@ -106,8 +127,11 @@ def record(action: str, obj: Any = None, *, before: dict | None = None, after: d
 
 
 def record_change(obj: models.Model, before: dict | None, after: dict | None, **kw) -> AuditRecord | None:
-    action = AuditRecord.Action.CREATE if before is None else (
-        AuditRecord.Action.DELETE if after is None else AuditRecord.Action.UPDATE)
+    action = (
+        AuditRecord.Action.CREATE
+        if before is None
+        else (AuditRecord.Action.DELETE if after is None else AuditRecord.Action.UPDATE)
+    )
     b, a = changes(before, after)
     if action == AuditRecord.Action.UPDATE and not a:
         return None

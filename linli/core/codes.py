@@ -28,7 +28,9 @@ def level_of(code: str) -> str:
         raise ValidationError(_("An area code is made of digits only."), code="code_format")
     if len(code) == 15:
         if code[12:] == "000" or code[9:12] == "000":
-            raise ValidationError(_("A grid code is a community code followed by a sequence 001-999."), code="code_format")
+            raise ValidationError(
+                _("A grid code is a community code followed by a sequence 001-999."), code="code_format"
+            )
         return GRID
     if len(code) != 12:
         raise ValidationError(_("Division codes have 12 digits and grid codes 15."), code="code_format")
@@ -83,7 +85,9 @@ def house_code(building: str, unit: int, room: int) -> str:
 
 def validate_house_code(code: str, building: str) -> None:
     if not _DIGITS.match(code or "") or len(code) != 24 or not code.startswith(building):
-        raise ValidationError(_("A house code is its building code plus 2 unit and 4 room digits (24 digits)."), code="code_format")
+        raise ValidationError(
+            _("A house code is its building code plus 2 unit and 4 room digits (24 digits)."), code="code_format"
+        )
 
 
 def format_house_code(code: str) -> str:

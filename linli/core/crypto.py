@@ -56,7 +56,7 @@ def decrypt(token: str) -> str:
         return ""
     if not token.startswith(PREFIX):
         raise ValueError("unknown ciphertext version")
-    raw = base64.b64decode(token[len(PREFIX):])
+    raw = base64.b64decode(token[len(PREFIX) :])
     aead, _ = _current()
     return aead.decrypt(raw[:12], raw[12:], None).decode()
 

@@ -48,7 +48,9 @@ def parse_id_number(raw: str, today: dt.date | None = None) -> IdentityInfo:
     if birth > today or birth.year < 1880:
         raise ValidationError(_("The ID number holds an impossible birth date."), code="id_birth")
     if id_check_digit(number[:17]) != number[17]:
-        raise ValidationError(_("The ID number's check digit is wrong; please check it digit by digit."), code="id_checksum")
+        raise ValidationError(
+            _("The ID number's check digit is wrong; please check it digit by digit."), code="id_checksum"
+        )
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdentityInfo(number=number, region_code=number[:6], birth_date=birth, sex=sex)
 
@@ -65,9 +67,42 @@ def make_id_number(region_code: str, birth: dt.date, sequence: int, sex: str) ->
 
 
 _PROVINCES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82", "83", "91",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
+    "83",
+    "91",
 }
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -83,7 +118,9 @@ def validate_uscc(raw: str) -> str:
     """Unified social credit code (统一社会信用代码), 18 characters with a check character."""
     code = (raw or "").strip().upper()
     if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
-        raise ValidationError(_("A unified social credit code has 18 digits or capital letters (no I, O, Z, S, V)."), code="uscc_format")
+        raise ValidationError(
+            _("A unified social credit code has 18 digits or capital letters (no I, O, Z, S, V)."), code="uscc_format"
+        )
     if uscc_check_char(code[:17]) != code[17]:
         raise ValidationError(_("The unified social credit code's check character is wrong."), code="uscc_checksum")
     return code
@@ -98,5 +135,7 @@ def normalize_phone(raw: str) -> str:
     if phone.startswith("+86"):
         phone = phone[3:]
     if not _PHONE_RE.match(phone):
-        raise ValidationError(_("Enter an 11-digit mobile number or a landline with its area code."), code="phone_format")
+        raise ValidationError(
+            _("Enter an 11-digit mobile number or a landline with its area code."), code="phone_format"
+        )
     return phone.replace("-", "") if phone.startswith("1") else phone

@@ -63,8 +63,14 @@ class AuditRecord(models.Model):
 
     seq = models.BigIntegerField(_("sequence"), unique=True)
     ts = models.DateTimeField(_("time"), db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+", db_constraint=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
     username = models.CharField(_("user"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
     object_type = models.CharField(_("object type"), max_length=60, blank=True, db_index=True)
@@ -102,3 +108,6 @@ class AuditChainHead(models.Model):
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain at #{self.last_seq}"

@@ -30,8 +30,17 @@ class Scope:
 
     @property
     def empty(self) -> bool:
-        return not (self.all or self.city_ids or self.district_ids or self.street_ids or self.community_ids
-                    or self.grid_ids or self.estate_ids or self.house_ids or self.resident_ids)
+        return not (
+            self.all
+            or self.city_ids
+            or self.district_ids
+            or self.street_ids
+            or self.community_ids
+            or self.grid_ids
+            or self.estate_ids
+            or self.house_ids
+            or self.resident_ids
+        )
 
     def add_area(self, level: str, area_id: int) -> None:
         getattr(self, f"{level}_ids").add(area_id)

@@ -67,13 +67,25 @@ class Resident(SealedMixin, LinliModel):
     phone_enc, phone_hash = _sealed_columns("phone")
     phone = Sealed(mask=crypto.mask_phone)
     ethnicity = models.CharField(_("ethnic group"), max_length=20, blank=True)
-    household = models.ForeignKey("Household", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="members", verbose_name=_("household"))
+    household = models.ForeignKey(
+        "Household",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("household"),
+    )
     relation_to_head = models.CharField(_("relation to head of household"), max_length=20, blank=True)
     labels = models.ManyToManyField(Label, blank=True, related_name="residents", verbose_name=_("labels"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="resident", verbose_name=_("account"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+        verbose_name=_("account"),
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     scope_permission_prefix = "people"
@@ -84,8 +96,9 @@ class Resident(SealedMixin, LinliModel):
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         constraints = [
-            models.UniqueConstraint(fields=["id_number_hash"], condition=~Q(id_number_hash=""),
-                                    name="resident_id_number_unique"),
+            models.UniqueConstraint(
+                fields=["id_number_hash"], condition=~Q(id_number_hash=""), name="resident_id_number_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,8 +148,14 @@ class Household(LinliModel):
     code = models.CharField(_("household code"), max_length=32, unique=True)
     house = models.ForeignKey(House, on_delete=models.PROTECT, related_name="households", verbose_name=_("house"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.RESIDENT)
-    head = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             verbose_name=_("head of household"))
+    head = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("head of household"),
+    )
 
     scope_permission_prefix = "people"
 
@@ -165,8 +184,9 @@ class Occupancy(LinliModel):
         LIVES = "lives", _("lives here")
         REGISTERED_ELSEWHERE = "registered_away", _("registered here, living elsewhere (人户分离)")
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="occupancies",
-                                 verbose_name=_("resident"))
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="occupancies", verbose_name=_("resident")
+    )
     house = models.ForeignKey(House, on_delete=models.CASCADE, related_name="occupancies", verbose_name=_("house"))
     relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)
     since = models.DateField(_("since"), null=True, blank=True)
@@ -175,8 +195,9 @@ class Occupancy(LinliModel):
     street = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     city = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
-    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               editable=False)
+    estate = models.ForeignKey(
+        Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
 
     scope_permission_prefix = "people"
 
@@ -209,8 +230,9 @@ class Occupancy(LinliModel):
 
 
 class EmergencyContact(SealedMixin, LinliModel):
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="emergency_contacts",
-                                 verbose_name=_("resident"))
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="emergency_contacts", verbose_name=_("resident")
+    )
     name = models.CharField(_("name"), max_length=50)
     relation = models.CharField(_("relation"), max_length=20, blank=True)
     phone_enc, phone_hash = _sealed_columns("phone")
@@ -248,14 +270,22 @@ class Organization(SealedMixin, LinliModel):
     phone_enc, phone_hash = _sealed_columns("phone")
     phone = Sealed(mask=crypto.mask_phone)
     address = models.CharField(_("address"), max_length=200, blank=True)
-    grid = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                             verbose_name=_("grid"), limit_choices_to={"level": "grid"})
-    community = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                  editable=False)
-    street = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               editable=False)
-    district = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                 editable=False)
+    grid = models.ForeignKey(
+        Area,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("grid"),
+        limit_choices_to={"level": "grid"},
+    )
+    community = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    street = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False)
+    district = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     city = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False)
     lng = models.FloatField(_("longitude"), null=True, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)

@@ -52,9 +52,16 @@ def _apply_phone(obj, phone: str | None, errors: dict, field: str = "phone") -> 
 
 
 @transaction.atomic
-def save_resident(actor, resident: Resident | None = None, *, house: House | None = None,
-                  relation: str = Occupancy.Relation.LIVES, labels: list[Label] | None = None,
-                  household: Household | None = ..., **data: Any) -> Resident:
+def save_resident(
+    actor,
+    resident: Resident | None = None,
+    *,
+    house: House | None = None,
+    relation: str = Occupancy.Relation.LIVES,
+    labels: list[Label] | None = None,
+    household: Household | None = ...,
+    **data: Any,
+) -> Resident:
     """Create a resident (at `house`, required for staff with an area scope) or update one.
 
     Birth date and sex are derived from the ID number. Nothing is written unless all fields are valid.
@@ -127,8 +134,9 @@ def remove_occupancy(actor, occupancy: Occupancy) -> None:
 
 
 @transaction.atomic
-def create_household(actor, *, house: House, kind: str = Household.Kind.RESIDENT, head: Resident | None = None,
-                     code: str = "") -> Household:
+def create_household(
+    actor, *, house: House, kind: str = Household.Kind.RESIDENT, head: Resident | None = None, code: str = ""
+) -> Household:
     require_perm(actor, "people.change")
     require_in_scope(actor, house, "view")
     if not code:
@@ -145,8 +153,9 @@ def create_household(actor, *, house: House, kind: str = Household.Kind.RESIDENT
 
 
 @transaction.atomic
-def save_emergency_contact(actor, resident: Resident, *, name: str, phone: str, relation: str = "",
-                           contact: EmergencyContact | None = None) -> EmergencyContact:
+def save_emergency_contact(
+    actor, resident: Resident, *, name: str, phone: str, relation: str = "", contact: EmergencyContact | None = None
+) -> EmergencyContact:
     require_perm(actor, "people.change")
     require_in_scope(actor, resident)
     before = contact.audit_snapshot() if contact else None
@@ -216,8 +225,9 @@ def reveal(actor, obj, field: str, purpose: str) -> str:
     require_in_scope(actor, obj, "view")
     purpose = (purpose or "").strip()
     if len(purpose) < MIN_PURPOSE:
-        raise field_error("purpose", _("State why you need the full number (at least %(n)d characters).")
-                          % {"n": MIN_PURPOSE})
+        raise field_error(
+            "purpose", _("State why you need the full number (at least %(n)d characters).") % {"n": MIN_PURPOSE}
+        )
     value = getattr(obj, field)
     audit.record(AuditRecord.Action.REVEAL, obj, purpose=purpose, after={"field": field}, user=actor)
     return value
@@ -225,24 +235,42 @@ def reveal(actor, obj, field: str, purpose: str) -> str:
 
 def data_package(resident: Resident) -> dict[str, Any]:
     """Everything Linli holds about one resident, for the resident themself (PIPL art. 45)."""
-    occ = Occupancy.objects.filter(resident=resident).select_related("house", "house__building", "grid",
-                                                                      "community", "street")
+    occ = Occupancy.objects.filter(resident=resident).select_related(
+        "house", "house__building", "grid", "community", "street"
+    )
     return {
         "resident": {
-            "name": resident.name, "id_number": resident.id_number, "phone": resident.phone,
-            "birth_date": resident.birth_date, "sex": resident.sex, "ethnicity": resident.ethnicity,
-            "status": resident.status, "relation_to_head": resident.relation_to_head, "notes": resident.notes,
+            "name": resident.name,
+            "id_number": resident.id_number,
+            "phone": resident.phone,
+            "birth_date": resident.birth_date,
+            "sex": resident.sex,
+            "ethnicity": resident.ethnicity,
+            "status": resident.status,
+            "relation_to_head": resident.relation_to_head,
+            "notes": resident.notes,
             "labels": [str(label) for label in resident.labels.all()],
-            "created_at": resident.created_at, "updated_at": resident.updated_at,
+            "created_at": resident.created_at,
+            "updated_at": resident.updated_at,
         },
         "household": (
-            {"code": resident.household.code, "kind": resident.household.kind,
-             "members": [m.name for m in resident.household.members.all()]}
-            if resident.household_id else None
+            {
+                "code": resident.household.code,
+                "kind": resident.household.kind,
+                "members": [m.name for m in resident.household.members.all()],
+            }
+            if resident.household_id
+            else None
         ),
         "residences": [
-            {"house": o.house.display_code, "address": str(o.house), "relation": o.relation,
-             "grid": o.grid.name, "community": o.community.name, "street": o.street.name}
+            {
+                "house": o.house.display_code,
+                "address": str(o.house),
+                "relation": o.relation,
+                "grid": o.grid.name,
+                "community": o.community.name,
+                "street": o.street.name,
+            }
             for o in occ
         ],
         "emergency_contacts": [
@@ -250,7 +278,8 @@ def data_package(resident: Resident) -> dict[str, Any]:
         ],
         "access_log": [
             {"time": r.ts, "action": r.action, "by": r.username, "purpose": r.purpose}
-            for r in AuditRecord.objects.filter(object_type="people.resident", object_id=str(resident.pk))
-            .order_by("seq")
+            for r in AuditRecord.objects.filter(object_type="people.resident", object_id=str(resident.pk)).order_by(
+                "seq"
+            )
         ],
     }

@@ -26,8 +26,9 @@ class Area(LinliModel):
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, db_index=True)
     code = models.CharField(_("code"), max_length=15, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
-                               verbose_name=_("parent"))
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+    )
     # ancestors, denormalized (null above the record's own level)
     city = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     district = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -79,8 +80,9 @@ class Area(LinliModel):
 class Located(LinliModel):
     """A record that sits in one grid and knows every area above it."""
 
-    grid = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"),
-                             limit_choices_to={"level": codes.GRID})
+    grid = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"), limit_choices_to={"level": codes.GRID}
+    )
     community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     street = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
@@ -100,13 +102,24 @@ class Estate(LinliModel):
 
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="estates", verbose_name=_("community"),
-                                  limit_choices_to={"level": codes.COMMUNITY})
+    community = models.ForeignKey(
+        Area,
+        on_delete=models.PROTECT,
+        related_name="estates",
+        verbose_name=_("community"),
+        limit_choices_to={"level": codes.COMMUNITY},
+    )
     street = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
     city = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", editable=False)
-    property_company = models.ForeignKey("people.Organization", null=True, blank=True, on_delete=models.SET_NULL,
-                                         related_name="managed_estates", verbose_name=_("property company"))
+    property_company = models.ForeignKey(
+        "people.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_estates",
+        verbose_name=_("property company"),
+    )
     address = models.CharField(_("address"), max_length=200, blank=True)
     boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
     lng = models.FloatField(_("longitude"), null=True, blank=True)
@@ -141,8 +154,9 @@ class Estate(LinliModel):
 class Building(Located):
     code = models.CharField(_("code"), max_length=18, unique=True)
     name = models.CharField(_("name"), max_length=100, help_text=_("e.g. 3号楼"))
-    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="buildings",
-                               verbose_name=_("estate"))
+    estate = models.ForeignKey(
+        Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("estate")
+    )
     floors = models.PositiveSmallIntegerField(_("floors"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     footprint = models.JSONField(_("footprint (GeoJSON)"), null=True, blank=True)
@@ -192,10 +206,12 @@ class House(Located):
 
     code = models.CharField(_("house code"), max_length=24, unique=True)
     building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="houses", verbose_name=_("building"))
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="houses",
-                             verbose_name=_("unit"))
-    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               editable=False)
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="houses", verbose_name=_("unit")
+    )
+    estate = models.ForeignKey(
+        Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     floor = models.SmallIntegerField(_("floor"), null=True, blank=True)
     room = models.CharField(_("room"), max_length=20)
     use = models.CharField(_("use"), max_length=12, choices=Use.choices, default=Use.RESIDENTIAL)

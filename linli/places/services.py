@@ -28,8 +28,18 @@ def _boundary(raw):
 
 
 @transaction.atomic
-def create_area(actor, *, level: str, code: str, name: str, parent: Area | None = None, boundary=None,
-                lng=None, lat=None, crs: str = "wgs84") -> Area:
+def create_area(
+    actor,
+    *,
+    level: str,
+    code: str,
+    name: str,
+    parent: Area | None = None,
+    boundary=None,
+    lng=None,
+    lat=None,
+    crs: str = "wgs84",
+) -> Area:
     """Create an area under `parent`; the code must fit its level and lie under the parent's code."""
     require_perm(actor, "places.change")
     if parent is not None:
@@ -53,8 +63,9 @@ def create_area(actor, *, level: str, code: str, name: str, parent: Area | None 
 
 
 @transaction.atomic
-def update_area(actor, area: Area, *, name: str | None = None, boundary=..., lng=..., lat=...,
-                crs: str = "wgs84") -> Area:
+def update_area(
+    actor, area: Area, *, name: str | None = None, boundary=..., lng=..., lat=..., crs: str = "wgs84"
+) -> Area:
     """Edit an area's name, boundary or point. Codes are stable and never change."""
     require_perm(actor, "places.change")
     area = Area.objects.select_for_update().get(pk=area.pk)
@@ -71,16 +82,33 @@ def update_area(actor, area: Area, *, name: str | None = None, boundary=..., lng
 
 
 @transaction.atomic
-def create_estate(actor, *, code: str, name: str, community: Area, property_company=None, address: str = "",
-                  boundary=None, lng=None, lat=None, crs: str = "wgs84") -> Estate:
+def create_estate(
+    actor,
+    *,
+    code: str,
+    name: str,
+    community: Area,
+    property_company=None,
+    address: str = "",
+    boundary=None,
+    lng=None,
+    lat=None,
+    crs: str = "wgs84",
+) -> Estate:
     require_perm(actor, "places.change")
     require_in_scope(actor, community)
     if community.level != codes.COMMUNITY:
         raise field_error("community", _("An estate belongs to a community."))
     if Estate.objects.filter(code=code).exists():
         raise field_error("code", _("Code %(code)s is already used.") % {"code": code}, "unique")
-    estate = Estate(code=code.strip(), name=name.strip(), community=community, property_company=property_company,
-                    address=address, boundary=_boundary(boundary))
+    estate = Estate(
+        code=code.strip(),
+        name=name.strip(),
+        community=community,
+        property_company=property_company,
+        address=address,
+        boundary=_boundary(boundary),
+    )
     estate.lng, estate.lat = _point(lng, lat, crs)
     if estate.lng is None and estate.boundary:
         estate.lng, estate.lat = geo.centroid(estate.boundary)
@@ -90,9 +118,21 @@ def create_estate(actor, *, code: str, name: str, community: Area, property_comp
 
 
 @transaction.atomic
-def create_building(actor, *, grid: Area, number: int, name: str = "", estate: Estate | None = None,
-                    floors: int | None = None, address: str = "", footprint=None, lng=None, lat=None,
-                    crs: str = "wgs84", units: int = 0) -> Building:
+def create_building(
+    actor,
+    *,
+    grid: Area,
+    number: int,
+    name: str = "",
+    estate: Estate | None = None,
+    floors: int | None = None,
+    address: str = "",
+    footprint=None,
+    lng=None,
+    lat=None,
+    crs: str = "wgs84",
+    units: int = 0,
+) -> Building:
     """Create building `number` (1-999) of a grid, with `units` numbered units."""
     require_perm(actor, "places.change")
     require_in_scope(actor, grid)
@@ -112,8 +152,15 @@ def create_building(actor, *, grid: Area, number: int, name: str = "", estate: E
         fp = geo.parse_boundary(footprint)
     except ValidationError as exc:
         raise ValidationError({"footprint": exc.messages}) from None
-    b = Building(code=code, name=name.strip() or _("Building %(n)s") % {"n": number}, grid=grid, estate=estate,
-                 floors=floors, address=address, footprint=fp)
+    b = Building(
+        code=code,
+        name=name.strip() or _("Building %(n)s") % {"n": number},
+        grid=grid,
+        estate=estate,
+        floors=floors,
+        address=address,
+        footprint=fp,
+    )
     b.lng, b.lat = _point(lng, lat, crs)
     if b.lng is None and fp:
         b.lng, b.lat = geo.centroid(fp)
@@ -125,8 +172,16 @@ def create_building(actor, *, grid: Area, number: int, name: str = "", estate: E
 
 
 @transaction.atomic
-def create_house(actor, *, building: Building, unit_number: int, room: int, floor: int | None = None,
-                 use: str = House.Use.RESIDENTIAL, floor_area: Decimal | None = None) -> House:
+def create_house(
+    actor,
+    *,
+    building: Building,
+    unit_number: int,
+    room: int,
+    floor: int | None = None,
+    use: str = House.Use.RESIDENTIAL,
+    floor_area: Decimal | None = None,
+) -> House:
     """Create a house; its code is the building code + unit + room, unique in Linli."""
     require_perm(actor, "places.change")
     require_in_scope(actor, building)
@@ -137,15 +192,25 @@ def create_house(actor, *, building: Building, unit_number: int, room: int, floo
     except ValidationError as exc:
         raise ValidationError({"room": exc.messages}) from None
     if House.objects.filter(code=code).exists():
-        raise field_error("room", _("House %(code)s already exists.") % {"code": codes.format_house_code(code)},
-                          "unique")
+        raise field_error(
+            "room", _("House %(code)s already exists.") % {"code": codes.format_house_code(code)}, "unique"
+        )
     unit = None
     if int(unit_number):
         unit, created = Unit.objects.get_or_create(building=building, number=int(unit_number))
     if floor is None and int(room) >= 100:
         floor = int(room) // 100
-    house = House(code=code, building=building, unit=unit, room=str(room), floor=floor, use=use,
-                  floor_area=floor_area, grid_id=building.grid_id, estate_id=building.estate_id)
+    house = House(
+        code=code,
+        building=building,
+        unit=unit,
+        room=str(room),
+        floor=floor,
+        use=use,
+        floor_area=floor_area,
+        grid_id=building.grid_id,
+        estate_id=building.estate_id,
+    )
     house.copy_areas_from_grid()
     save_audited(house, None, actor)
     return house
@@ -168,8 +233,9 @@ def update_house(actor, house: House, *, floor=..., use=..., floor_area=...) -> 
 
 
 @transaction.atomic
-def create_facility(actor, *, code: str, name: str, kind: str, area: Area, address: str = "", lng=None, lat=None,
-                    crs: str = "wgs84") -> Facility:
+def create_facility(
+    actor, *, code: str, name: str, kind: str, area: Area, address: str = "", lng=None, lat=None, crs: str = "wgs84"
+) -> Facility:
     require_perm(actor, "places.change")
     require_in_scope(actor, area)
     if Facility.objects.filter(code=code).exists():

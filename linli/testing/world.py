@@ -30,8 +30,10 @@ from linli.people.models import Label, Organization, Resident
 from linli.places import services as places
 from linli.places.models import Area, Building, Estate, House
 
-SQUARE = {"type": "Polygon", "coordinates": [[[117.20, 39.12], [117.21, 39.12], [117.21, 39.13], [117.20, 39.13],
-                                              [117.20, 39.12]]]}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[117.20, 39.12], [117.21, 39.12], [117.21, 39.13], [117.20, 39.13], [117.20, 39.12]]],
+}
 
 
 @dataclass
@@ -52,8 +54,15 @@ class World:
         return self.houses[f"{grid_key}/101"]
 
 
-def make_user(username: str, role: str | None = None, *, area: Area | None = None, estate: Estate | None = None,
-              password: str = settings.DEMO_PASSWORD, **extra) -> User:
+def make_user(
+    username: str,
+    role: str | None = None,
+    *,
+    area: Area | None = None,
+    estate: Estate | None = None,
+    password: str = settings.DEMO_PASSWORD,
+    **extra,
+) -> User:
     user = User.objects.create_user(username=username, password=password, **extra)
     if role:
         Assignment.objects.create(user=user, role=Role.objects.get(code=role), area=area, estate=estate)
@@ -64,34 +73,43 @@ def build_world() -> World:
     w = World()
     a = w.areas
     a["city"] = places.create_area(None, level="city", code="120100000000", name="天津市")
-    a["district"] = places.create_area(None, level="district", code="120101000000", name="和平区",
-                                       parent=a["city"])
+    a["district"] = places.create_area(None, level="district", code="120101000000", name="和平区", parent=a["city"])
     a["A"] = places.create_area(None, level="street", code="120101001000", name="劝业场街道", parent=a["district"])
     a["B"] = places.create_area(None, level="street", code="120101002000", name="小白楼街道", parent=a["district"])
     a["A1"] = places.create_area(None, level="community", code="120101001001", name="新华里社区", parent=a["A"])
     a["A2"] = places.create_area(None, level="community", code="120101001002", name="福明里社区", parent=a["A"])
     a["B1"] = places.create_area(None, level="community", code="120101002001", name="开封道社区", parent=a["B"])
-    for key, parent, code in (("A1-1", "A1", "120101001001001"), ("A1-2", "A1", "120101001001002"),
-                              ("A2-1", "A2", "120101001002001"), ("B1-1", "B1", "120101002001001")):
-        a[key] = places.create_area(None, level="grid", code=code, name=f"{a[parent].name}第{code[-1]}网格",
-                                    parent=a[parent], boundary=SQUARE)
+    for key, parent, code in (
+        ("A1-1", "A1", "120101001001001"),
+        ("A1-2", "A1", "120101001001002"),
+        ("A2-1", "A2", "120101001002001"),
+        ("B1-1", "B1", "120101002001001"),
+    ):
+        a[key] = places.create_area(
+            None, level="grid", code=code, name=f"{a[parent].name}第{code[-1]}网格", parent=a[parent], boundary=SQUARE
+        )
 
-    w.orgs["P1"] = people.save_organization(None, kind="property", name="新华物业公司", uscc="91120101MA05L6W01E",
-                                            grid=a["A1-1"])
+    w.orgs["P1"] = people.save_organization(
+        None, kind="property", name="新华物业公司", uscc="91120101MA05L6W01E", grid=a["A1-1"]
+    )
     w.orgs["P2"] = people.save_organization(None, kind="property", name="开封道物业公司", grid=a["B1-1"])
-    w.orgs["shop"] = people.save_organization(None, kind="shop", name="福明里便利店", grid=a["A2-1"],
-                                              phone="13900001111")
-    w.estates["E1"] = places.create_estate(None, code="E120101001001", name="新华里小区", community=a["A1"],
-                                           property_company=w.orgs["P1"])
-    w.estates["E2"] = places.create_estate(None, code="E120101002001", name="开封道小区", community=a["B1"],
-                                           property_company=w.orgs["P2"])
+    w.orgs["shop"] = people.save_organization(
+        None, kind="shop", name="福明里便利店", grid=a["A2-1"], phone="13900001111"
+    )
+    w.estates["E1"] = places.create_estate(
+        None, code="E120101001001", name="新华里小区", community=a["A1"], property_company=w.orgs["P1"]
+    )
+    w.estates["E2"] = places.create_estate(
+        None, code="E120101002001", name="开封道小区", community=a["B1"], property_company=w.orgs["P2"]
+    )
 
     labels = {label.code: label for label in Label.objects.all()}
     seq = 0
     for grid_key in ("A1-1", "A1-2", "A2-1", "B1-1"):
         estate = w.estates["E1"] if grid_key == "A1-1" else w.estates["E2"] if grid_key == "B1-1" else None
-        b = places.create_building(None, grid=a[grid_key], number=1, name="1号楼", estate=estate, floors=6,
-                                   lng=117.205, lat=39.125, units=1)
+        b = places.create_building(
+            None, grid=a[grid_key], number=1, name="1号楼", estate=estate, floors=6, lng=117.205, lat=39.125, units=1
+        )
         w.buildings[grid_key] = b
         for room in (101, 102):
             h = places.create_house(None, building=b, unit_number=1, room=room)
@@ -99,10 +117,14 @@ def build_world() -> World:
             w.houses[key] = h
             seq += 1
             born = dt.date(1950, 3, seq) if room == 101 else dt.date(1990, 6, seq)
-            r = people.save_resident(None, house=h, name=f"居民{grid_key}-{room}",
-                                     id_number=make_id_number("120101", born, seq * 2, "M" if seq % 2 else "F"),
-                                     phone=f"1380000{seq:04d}",
-                                     labels=[labels["living_alone"]] if room == 101 else [])
+            r = people.save_resident(
+                None,
+                house=h,
+                name=f"居民{grid_key}-{room}",
+                id_number=make_id_number("120101", born, seq * 2, "M" if seq % 2 else "F"),
+                phone=f"1380000{seq:04d}",
+                labels=[labels["living_alone"]] if room == 101 else [],
+            )
             people.create_household(None, house=h, head=r)
             w.residents[key] = r
 
@@ -129,12 +151,21 @@ def build_world() -> World:
 
 
 def world_keys(w: World) -> dict[str, dict[str, int]]:
-    return {name: {k: obj.pk for k, obj in getattr(w, name).items()}
-            for name in ("areas", "estates", "buildings", "houses", "residents", "orgs", "users")}
+    return {
+        name: {k: obj.pk for k, obj in getattr(w, name).items()}
+        for name in ("areas", "estates", "buildings", "houses", "residents", "orgs", "users")
+    }
 
 
-_MODELS = {"areas": Area, "estates": Estate, "buildings": Building, "houses": House, "residents": Resident,
-           "orgs": Organization, "users": User}
+_MODELS = {
+    "areas": Area,
+    "estates": Estate,
+    "buildings": Building,
+    "houses": House,
+    "residents": Resident,
+    "orgs": Organization,
+    "users": User,
+}
 
 
 def load_world(keys: dict[str, dict[str, int]]) -> World | None:

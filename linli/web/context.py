@@ -7,7 +7,7 @@ def linli(request):
     user = getattr(request, "user", None)
     authed = bool(user is not None and user.is_authenticated)
     session = getattr(request, "session", None)
-    elder = (user.elder_mode if authed else bool(session and session.get("elder_mode", False)))
+    elder = user.elder_mode if authed else bool(session and session.get("elder_mode", False))
     return {
         "elder_mode": elder,
         "demo_mode": settings.DEMO,

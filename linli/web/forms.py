@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 class LoginForm(AuthenticationForm):
     error_messages = {
-        "invalid_login": _("The user name or password is wrong. After %(max)s wrong tries the account is locked "
-                           "for a while."),
+        "invalid_login": _(
+            "The user name or password is wrong. After %(max)s wrong tries the account is locked for a while."
+        ),
         "inactive": _("This account is disabled or temporarily locked. Try again later or ask your administrator."),
     }
 
@@ -16,7 +17,8 @@ class LoginForm(AuthenticationForm):
 
         self.error_messages = dict(self.error_messages)
         self.error_messages["invalid_login"] = self.error_messages["invalid_login"] % {
-            "max": settings.LOGIN_MAX_FAILURES}
+            "max": settings.LOGIN_MAX_FAILURES
+        }
 
     def get_invalid_login_error(self):
         username = self.cleaned_data.get("username") if hasattr(self, "cleaned_data") else None

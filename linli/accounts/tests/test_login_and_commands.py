@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 
 STRONG = "Adm1n-Linli-Strong!"
 
+
 def test_lockout_after_repeated_failures(world):
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(settings.LOGIN_MAX_FAILURES):

@@ -8,15 +8,23 @@ from hypothesis import strategies as st
 from linli.core import codes, geo
 
 
-@pytest.mark.parametrize("code, level", [("120100000000", "city"), ("120101000000", "district"),
-                                         ("120101001000", "street"), ("120101001001", "community"),
-                                         ("120101001001001", "grid")])
+@pytest.mark.parametrize(
+    "code, level",
+    [
+        ("120100000000", "city"),
+        ("120101000000", "district"),
+        ("120101001000", "street"),
+        ("120101001001", "community"),
+        ("120101001001001", "grid"),
+    ],
+)
 def test_levels(code, level):
     assert codes.level_of(code) == level
 
 
-@pytest.mark.parametrize("code", ["12010100100", "12010100100a", "120101001001000", "001010000000",
-                                  "120101000001", "1201010010010011"])
+@pytest.mark.parametrize(
+    "code", ["12010100100", "12010100100a", "120101001001000", "001010000000", "120101000001", "1201010010010011"]
+)
 def test_malformed_codes(code):
     with pytest.raises(ValidationError):
         codes.level_of(code)
@@ -51,18 +59,26 @@ def test_gcj02_offset_is_real_in_tianjin():
     assert 0.003 < abs(lng - 117.2) + abs(lat - 39.13) < 0.02
 
 
-@pytest.mark.parametrize("raw", [
-    "not json", "[]", '{"type":"Point","coordinates":[1,2]}',
-    '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1]]]}',
-    '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}',
-    '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[200,1],[0,0]]]}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[]",
+        '{"type":"Point","coordinates":[1,2]}',
+        '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1]]]}',
+        '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}',
+        '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[200,1],[0,0]]]}',
+    ],
+)
 def test_bad_boundaries(raw):
     with pytest.raises(ValidationError):
         geo.parse_boundary(raw)
 
 
 def test_feature_boundary_accepted():
-    feature = {"type": "Feature", "properties": {}, "geometry": {
-        "type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+    }
     assert geo.parse_boundary(feature)["type"] == "Polygon"

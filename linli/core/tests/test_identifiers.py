@@ -72,8 +72,9 @@ def test_uscc():
             validate_uscc(bad)
 
 
-@pytest.mark.parametrize("raw, out", [("138 1234 5678", "13812345678"), ("+8613812345678", "13812345678"),
-                                      ("022-23456789", "022-23456789")])
+@pytest.mark.parametrize(
+    "raw, out", [("138 1234 5678", "13812345678"), ("+8613812345678", "13812345678"), ("022-23456789", "022-23456789")]
+)
 def test_phone_normalized(raw, out):
     assert normalize_phone(raw) == out
 

@@ -20,8 +20,11 @@ def entries(text: str) -> list[tuple[str, str, bool]]:
     out = []
     for block in text.split("\n\n"):
         fuzzy = "#, fuzzy" in block or ", fuzzy" in block
-        msgid = "".join(re.findall(r'"(.*)"', block.split("msgid ", 1)[1].split("\nmsg", 1)[0])) \
-            if "msgid " in block else None
+        msgid = (
+            "".join(re.findall(r'"(.*)"', block.split("msgid ", 1)[1].split("\nmsg", 1)[0]))
+            if "msgid " in block
+            else None
+        )
         strs = re.findall(r'msgstr(?:\[\d\])? ((?:".*"\n?)+)', block + "\n")
         msgstr = "|".join("".join(re.findall(r'"(.*)"', s)) for s in strs)
         if msgid is not None and not block.lstrip().startswith("#~"):
@@ -47,8 +50,13 @@ def test_catalogue_covers_every_string_in_the_code(tmp_path):
     shutil.copytree(ROOT / "linli", copy, ignore=shutil.ignore_patterns("vendor", "__pycache__", "*.mo"))
     (copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").unlink()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="linli.settings", PYTHONPATH=str(tmp_path))
-    subprocess.run([sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-location"],
-                   cwd=copy, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-location"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     fresh = {m for m, _, _ in entries((copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text()) if m}
     shipped = {m for m, _, _ in entries(PO.read_text()) if m}
     missing = sorted(fresh - shipped)

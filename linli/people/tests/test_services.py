@@ -13,14 +13,18 @@ pytestmark = pytest.mark.django_db
 
 
 def test_birth_and_sex_derive_from_id(world):
-    r = services.save_resident(world.users["grid"], house=world.house_in("A1-1"), name="王秀英",
-                               id_number="11010519491231002X", phone="13912345678")
+    r = services.save_resident(
+        world.users["grid"],
+        house=world.house_in("A1-1"),
+        name="王秀英",
+        id_number="11010519491231002X",
+        phone="13912345678",
+    )
     assert (str(r.birth_date), r.sex, r.is_elderly) == ("1949-12-31", "F", True)
     assert r.occupancies.get().grid_id == world.areas["A1-1"].pk
 
 
-@pytest.mark.parametrize("field, value", [("id_number", "110105194912310021"), ("phone", "12345"),
-                                          ("name", "")])
+@pytest.mark.parametrize("field, value", [("id_number", "110105194912310021"), ("phone", "12345"), ("name", "")])
 def test_bad_input_writes_nothing(world, field, value):
     data = {"name": "李明", "id_number": "11010519491231002X", "phone": "13912345678", field: value}
     n, a = Resident.objects.count(), AuditRecord.objects.count()
@@ -33,8 +37,7 @@ def test_bad_input_writes_nothing(world, field, value):
 def test_duplicate_id_number_refused(world):
     other = world.resident_in("B1-1")
     with pytest.raises(ValidationError) as exc:
-        services.save_resident(world.users["grid"], house=world.house_in("A1-1"), name="x",
-                               id_number=other.id_number)
+        services.save_resident(world.users["grid"], house=world.house_in("A1-1"), name="x", id_number=other.id_number)
     assert "id_number" in exc.value.message_dict
 
 

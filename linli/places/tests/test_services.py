@@ -13,10 +13,15 @@ pytestmark = pytest.mark.django_db
 
 def test_create_grid_is_audited(world):
     before = AuditRecord.objects.count()
-    g = services.create_area(world.users["community"], level="grid", code="120101001001003", name="三网格",
-                             parent=world.areas["A1"])
+    g = services.create_area(
+        world.users["community"], level="grid", code="120101001001003", name="三网格", parent=world.areas["A1"]
+    )
     assert (g.community_id, g.street_id, g.district_id, g.city_id) == (
-        world.areas["A1"].pk, world.areas["A"].pk, world.areas["district"].pk, world.areas["city"].pk)
+        world.areas["A1"].pk,
+        world.areas["A"].pk,
+        world.areas["district"].pk,
+        world.areas["city"].pk,
+    )
     rec = AuditRecord.objects.order_by("-seq").first()
     assert AuditRecord.objects.count() == before + 1
     assert (rec.action, rec.object_type, rec.username) == ("create", "places.area", "community")
@@ -50,8 +55,9 @@ def test_out_of_scope_and_unpermitted_writes_are_refused(world):
     with pytest.raises(PermissionDenied):
         services.create_building(world.users["street"], grid=world.areas["A1-1"], number=2)
     with pytest.raises(PermissionDenied):
-        services.create_area(world.users["grid"], level="grid", code="120101001001009", name="x",
-                             parent=world.areas["A1"])
+        services.create_area(
+            world.users["grid"], level="grid", code="120101001001009", name="x", parent=world.areas["A1"]
+        )
     assert Building.objects.count() == n
 
 
