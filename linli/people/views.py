@@ -112,6 +112,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": _query_without_page(request),
             "can_change": user.has_linli_perm("people.change"),
+            "can_export": user.has_linli_perm("people.export"),
         },
     )
 

@@ -352,3 +352,12 @@ def test_resident_list_query_count_does_not_grow_with_rows(client_for, world, dj
     with django_assert_max_num_queries(11):
         response = c.get(url("resident-list"))
     assert response.context["page"].paginator.count == 16
+
+
+def test_resident_list_offers_exports_by_permission(world, client_for):
+    from django.urls import reverse
+
+    body = client_for("grid").get(reverse("people:resident-list"), {"elderly": "on"}).content.decode()
+    assert reverse("people:io-export-residents") + "?elderly=on" in body
+    assert "unmasked=1" not in body
+    assert "unmasked=1" in client_for("community").get(reverse("people:resident-list")).content.decode()
