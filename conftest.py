@@ -100,3 +100,11 @@ def empty_registry(db):
         model.objects.all().delete()
     for level in ("grid", "community", "street", "district", "city"):
         Area.objects.filter(level=level).delete()
+
+
+@pytest.fixture
+def english_users(db):
+    """For tests that assert English wording: every account reads the console in English."""
+    from linli.accounts.models import User
+
+    User.objects.update(language="en")

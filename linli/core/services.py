@@ -24,9 +24,15 @@ def require_in_scope(user, obj: models.Model, action: str = "change") -> None:
         raise Http404
 
 
+def _derived_or_loaded_relations(obj: models.Model) -> list[str]:
+    """Foreign keys whose target is already proven to exist: loaded objects, and the area ids an action
+    copied from them (non-editable). Validating them again would cost one query each."""
+    return [f.name for f in obj._meta.concrete_fields if f.is_relation and (not f.editable or f.is_cached(obj))]
+
+
 def save_audited(obj: models.Model, before: dict | None, actor=None) -> None:
     """full_clean, save and audit one object (call inside transaction.atomic)."""
-    obj.full_clean(validate_unique=True)
+    obj.full_clean(exclude=_derived_or_loaded_relations(obj), validate_unique=True)
     obj.save()
     audit.record_change(obj, before, obj.audit_snapshot(), user=actor)
 

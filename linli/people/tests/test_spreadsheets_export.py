@@ -80,6 +80,7 @@ def test_house_template_validates_numbers_and_use(world, client_for):
 
 
 def test_a_filled_in_template_imports(world, client_for):
+    _english(world)
     client = client_for("community")
     wb = openpyxl.load_workbook(io.BytesIO(client.get(reverse("people:io-template-residents")).content))
     example = list(sheet_rows(client.get(reverse("people:io-template-residents")).content, 1)[-1])
@@ -203,6 +204,7 @@ def test_export_is_capped_with_a_clear_message(world, client_for, monkeypatch):
 
 
 def test_an_unmasked_export_imports_back_unchanged(world, client_for):
+    _english(world)
     client = client_for("community")
     residents = _export_residents(client, unmasked="on", purpose="年度数据核对")
     response = post_import(client, "residents", downloaded(residents))

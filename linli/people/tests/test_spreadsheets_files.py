@@ -15,6 +15,13 @@ from linli.people.spreadsheets import reader
 from linli.people.tests.files.spreadsheets import RESIDENT_HEADERS_ZH, new_id, page_text, post_import, xlsx
 from linli.places.models import House
 
+
+def _english(world, name: str = "community") -> None:
+    from linli.accounts.models import User
+
+    User.objects.filter(pk=world.users[name].pk).update(language="en")
+
+
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -90,6 +97,7 @@ def test_unknown_columns_are_named(world, client_for):
 
 
 def test_too_many_rows(world, client_for, monkeypatch):
+    _english(world)
     monkeypatch.setattr(reader, "MAX_ROWS", 2)
     rows = [[world.houses["A1-1/101"].code, f"人{n}", new_id(n), "", "业主", "", "", "", ""] for n in (1, 2, 3)]
     client = client_for("community")
@@ -112,6 +120,7 @@ def test_blank_rows_between_records_are_skipped_and_row_numbers_stay_true(world,
 
 @override_settings(MAX_UPLOAD_BYTES=1000)
 def test_oversized_upload_is_refused(world, client_for):
+    _english(world)
     client = client_for("community")
     residents = Resident.objects.count()
     small_but_over = _good(world)  # a few KB: parsed, then refused by size
@@ -140,6 +149,7 @@ def test_missing_file_is_a_form_error(world, client_for):
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(world, client_for, monkeypatch):
+    _english(world)
     monkeypatch.setattr(reader, "MAX_UNPACKED_BYTES", 1000)
     text = page_text(post_import(client_for("community"), "residents", _good(world)))
     assert "far too large once unpacked" in text

@@ -48,6 +48,7 @@ def _good_residents(world) -> list[list]:
 
 
 def test_good_file_imports_residents_with_residence_labels_contact_and_audit(world, client_for):
+    _english(world)
     before_audit = AuditRecord.objects.count()
     response = post_import(
         client_for("community"), "residents", xlsx(RESIDENT_HEADERS_ZH, _good_residents(world)), name="居民.xlsx"
@@ -77,6 +78,7 @@ def test_good_file_imports_residents_with_residence_labels_contact_and_audit(wor
 
 
 def test_reimport_updates_instead_of_duplicating(world, client_for):
+    _english(world)
     client = client_for("community")
     rows = _good_residents(world)
     post_import(client, "residents", xlsx(RESIDENT_HEADERS_ZH, rows))
@@ -109,6 +111,7 @@ def test_reimport_updates_instead_of_duplicating(world, client_for):
 
 
 def test_reimport_of_existing_world_resident_adds_the_new_residence(world, client_for):
+    _english(world)
     resident = world.residents["A1-1/101"]
     row = [world.houses["A1-2/101"].code, resident.name, resident.id_number, "", "业主", "", "", "", ""]
     response = post_import(client_for("community"), "residents", xlsx(RESIDENT_HEADERS_ZH, [row]))
@@ -168,7 +171,7 @@ def test_bad_rows_are_reported_by_row_number_and_nothing_is_written(world, clien
 def test_row_reasons_use_the_users_language(world, client_for):
     row = [world.houses["A1-1/101"].code, "张三", "123", "", "业主", "", "", "", ""]
     response = post_import(client_for("community"), "residents", xlsx(RESIDENT_HEADERS_EN, [row]))
-    assert "身份证号: " in page_text(response)  # zh-hans by default: the column is named in Chinese
+    assert "身份证号：" in page_text(response)  # zh-hans by default: the column is named in Chinese
     _english(world)
     response = post_import(client_for("community"), "residents", xlsx(RESIDENT_HEADERS_ZH, [row]))
     assert "ID number: An ID number has 17 digits" in page_text(response)
@@ -234,6 +237,7 @@ def test_same_id_with_two_names_is_reported(world, client_for):
 
 
 def test_english_headers_and_words_are_accepted(world, client_for):
+    _english(world)
     rows = [
         [
             world.houses["A1-1/101"].code,
@@ -274,6 +278,7 @@ def _house_rows(world) -> list[list]:
 
 
 def test_houses_import_creates_buildings_and_houses_and_updates_existing_ones(world, client_for):
+    _english(world)
     before_audit = AuditRecord.objects.count()
     response = post_import(client_for("community"), "houses", xlsx(HOUSE_HEADERS_ZH, _house_rows(world)))
     assert "3 rows read, 2 created, 1 updated, 0 unchanged" in page_text(response)
@@ -383,6 +388,7 @@ def test_get_on_an_import_url_goes_back_to_the_page(world, client_for):
 
 @pytest.mark.parametrize("skip_bad", [False, True])
 def test_a_row_refused_by_the_services_while_writing(world, client_for, monkeypatch, skip_bad):
+    _english(world)
     """Rows pass the checks but the service refuses one: all or nothing, or that row alone is skipped."""
     from django.core.exceptions import ValidationError
 
@@ -400,7 +406,7 @@ def test_a_row_refused_by_the_services_while_writing(world, client_for, monkeypa
     client = client_for("community")
     residents, audit = Resident.objects.count(), AuditRecord.objects.count()
     text = page_text(post_import(client, "residents", xlsx(RESIDENT_HEADERS_ZH, rows), skip_bad=skip_bad))
-    assert "手机号: refused by the service" in text
+    assert "Phone: refused by the service" in text
     if skip_bad:
         assert Resident.objects.count() == residents + 2 and "1 bad row was skipped" in text
         assert not Resident.objects.filter(name="赵六").exists()

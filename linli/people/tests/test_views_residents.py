@@ -10,7 +10,7 @@ from linli.core.idnumber import make_id_number
 from linli.core.models import AuditRecord
 from linli.people.models import Occupancy, Resident
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_users")]
 
 
 def url(name, *args):
