@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.apps import apps
-from django.core.management.color import no_style
 from django.db import connection
 
 # Load order follows the foreign keys (they are deferred anyway, but this keeps SQLite's checks cheap).
@@ -81,10 +80,22 @@ def write(key_or_label: str, payload, columns: list[str] | None = None) -> None:
 def reset_sequences() -> None:
     if connection.vendor != "postgresql":
         return
+    # Move each id sequence past the rows written with explicit ids, never back: setval is not
+    # transactional, so lowering it (after a rolled-back run) would hand out ids already in use.
     models = [model_of(label) for _k, label in TABLES] + [apps.get_model("places", "Area")]
     with connection.cursor() as cur:
-        for sql in connection.ops.sequence_reset_sql(no_style(), models):
-            cur.execute(sql)
+        for model in models:
+            table = model._meta.db_table
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            seq = cur.fetchone()[0]
+            if not seq:
+                continue
+            cur.execute(f"SELECT last_value FROM {seq}")
+            last = cur.fetchone()[0]
+            cur.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')
+            top = cur.fetchone()[0]
+            if top > last:
+                cur.execute("SELECT setval(%s, %s, true)", [seq, top])
 
 
 def analyze() -> None:
