@@ -25,7 +25,7 @@ vendor: node_modules/.installed
 	cp node_modules/leaflet/dist/images/*.png linli/static/vendor/leaflet/images/
 
 setup: $(BIN)/.installed vendor
-	mkdir -p var
+	mkdir -p var/static
 
 demo: setup
 	$(BIN)/python manage.py demo --port $(PORT)

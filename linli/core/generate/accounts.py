@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from linli.accounts.models import Assignment, Role, User
 from linli.people.models import Resident
@@ -63,6 +64,6 @@ def ensure_demo_accounts(street: Area) -> list[Login]:
                     Resident.objects.filter(pk=me.pk).update(user=user)
             scope = f"{me.name} · {me.household.house}" if me and me.household_id else ""
         elif code in ("admin", "secadmin", "auditor", "provider"):
-            scope = "天津市 (platform)" if code != "provider" else "own catalogue"
+            scope = str(_("whole platform")) if code != "provider" else str(_("own catalogue and orders"))
         logins.append(Login(code, role.name_zh, scope))
     return logins
