@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -66,8 +67,8 @@ class User(AbstractUser):
                 continue
             if a.role.scope_kind == perms.PLATFORM:
                 scope.all = True
-            elif a.role.scope_kind == perms.AREA and a.area_id:
-                scope.add_area(a.area.level, a.area_id)
+            elif a.role.scope_kind == perms.AREA and a.area is not None:
+                scope.add_area(a.area.level, a.area.pk)
             elif a.role.scope_kind == perms.ESTATE and a.estate_id:
                 scope.estate_ids.add(a.estate_id)
             elif a.role.scope_kind == perms.HOUSEHOLD:
@@ -171,7 +172,7 @@ class ApiToken(models.Model):
             user=user,
             digest=cls.digest_of(key),
             prefix=key[4:12],
-            expires_at=timezone.now() + timezone.timedelta(days=settings.API_TOKEN_DAYS),
+            expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_DAYS),
         )
         return token, key
 

@@ -31,7 +31,7 @@ def assignments_snapshot(user: User) -> list[str]:
     """The user's assignments as readable strings, for before/after of permission changes."""
     out = []
     for a in user.assignments.select_related("role", "area", "estate").order_by("role__code", "id"):
-        where = a.area.code if a.area_id else (a.estate.code if a.estate_id else "")
+        where = a.area.code if a.area is not None else (a.estate.code if a.estate is not None else "")
         out.append(f"{a.role.code}@{where}" if where else a.role.code)
     return out
 

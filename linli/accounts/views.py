@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.accounts import forms, services
+from linli.accounts.http import AuthedHttpRequest
 from linli.accounts.models import Assignment, Role, User
 from linli.core import audit
 from linli.core import permissions as perms
@@ -28,7 +29,7 @@ PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
 
 
-def _need(request: HttpRequest, perm: str) -> None:
+def _need(request: AuthedHttpRequest, perm: str) -> None:
     if not request.user.has_linli_perm(perm):
         raise PermissionDenied
 
@@ -43,7 +44,7 @@ def _query_without_page(request: HttpRequest) -> str:
 
 
 @login_required
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "accounts.manage")
     form = forms.UserFilterForm(request.GET or None)
     qs = User.objects.prefetch_related(
@@ -68,7 +69,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "accounts.manage")
     form = forms.UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -91,13 +92,13 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/user_form.html", {"form": form})
 
 
-def _managed_user(request: HttpRequest, pk: int) -> User:
+def _managed_user(request: AuthedHttpRequest, pk: int) -> User:
     _need(request, "accounts.manage")
     return get_object_or_404(User, pk=pk)
 
 
 @login_required
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     target = _managed_user(request, pk)
     return _render_user_detail(request, target, forms.AssignmentForm(), forms.PasswordResetForm())
 
@@ -123,7 +124,7 @@ def _render_user_detail(request, target: User, assignment_form, password_form, s
 
 @login_required
 @require_POST
-def assignment_add(request: HttpRequest, pk: int) -> HttpResponse:
+def assignment_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     target = _managed_user(request, pk)
     form = forms.AssignmentForm(request.POST)
     if form.is_valid():
@@ -146,7 +147,7 @@ def assignment_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assignment_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def assignment_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "accounts.manage")
     assignment = get_object_or_404(Assignment.objects.select_related("user"), pk=pk)
     try:
@@ -160,7 +161,7 @@ def assignment_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+def user_set_active(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     target = _managed_user(request, pk)
     active = request.POST.get("active") == "1"
     try:
@@ -174,7 +175,7 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+def user_unlock(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     target = _managed_user(request, pk)
     services.unlock(request.user, target)
     messages.success(request, _("Account unlocked."))
@@ -183,7 +184,7 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reset_password(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     target = _managed_user(request, pk)
     form = forms.PasswordResetForm(request.POST)
     if form.is_valid():
@@ -201,14 +202,14 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def role_list(request: HttpRequest) -> HttpResponse:
+def role_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "roles.manage")
     roles = Role.objects.order_by("id")
     return render(request, "accounts/role_list.html", {"roles": roles, "labels": perms.PERMISSIONS})
 
 
 @login_required
-def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def role_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "roles.manage")
     role = get_object_or_404(Role, pk=pk)
     initial = {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions}
@@ -228,7 +229,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     prefs = forms.ProfileForm(initial={"language": user.language, "elder_mode": user.elder_mode})
     password = forms.OwnPasswordForm(user=user)
@@ -283,7 +284,7 @@ def _audit_records(form: forms.AuditFilterForm):
 
 
 @login_required
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "audit.view")
     form = forms.AuditFilterForm(request.GET or None)
     page = Paginator(_audit_records(form).order_by("-seq"), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -296,7 +297,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def audit_verify(request: HttpRequest) -> HttpResponse:
+def audit_verify(request: AuthedHttpRequest) -> HttpResponse:
     """Walk the whole hash chain now and report OK or the first broken record."""
     _need(request, "audit.view")
     report = audit.verify_chain()

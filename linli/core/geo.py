@@ -112,6 +112,7 @@ def parse_boundary(raw: Any) -> dict | None:
             raise ValidationError(_("The GeoJSON feature has no geometry."), code="geojson")
     kind = raw.get("type")
     coords = raw.get("coordinates")
+    polygons: object
     if kind == "Polygon":
         polygons = [coords]
     elif kind == "MultiPolygon":

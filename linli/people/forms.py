@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -165,9 +167,10 @@ class OrganizationForm(forms.Form):
     def __init__(self, *args, user, org: Organization | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.org = org
-        self.fields["grid"].queryset = Area.objects.for_user(user).filter(level="grid")
-        if org is not None and org.phone_masked:
-            self.fields["phone"].help_text = _("Leave empty to keep %(masked)s.") % {"masked": org.phone_masked}
+        cast(forms.ModelChoiceField, self.fields["grid"]).queryset = Area.objects.for_user(user).filter(level="grid")
+        # Sealed.__set_name__ adds `phone_masked` at class creation, where mypy cannot see it.
+        if org is not None and org.phone_masked:  # type: ignore[attr-defined]
+            self.fields["phone"].help_text = _("Leave empty to keep %(masked)s.") % {"masked": org.phone_masked}  # type: ignore[attr-defined]
 
     def service_data(self) -> dict:
         data = {k: self.cleaned_data[k] for k in ("kind", "name", "uscc", "contact_name", "address", "grid")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import EllipsisType
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,7 +60,7 @@ def save_resident(
     house: House | None = None,
     relation: str = Occupancy.Relation.LIVES,
     labels: list[Label] | None = None,
-    household: Household | None = ...,
+    household: Household | None | EllipsisType = ...,
     **data: Any,
 ) -> Resident:
     """Create a resident (at `house`, required for staff with an area scope) or update one.
@@ -68,7 +69,7 @@ def save_resident(
     """
     require_perm(actor, "people.change")
     creating = resident is None
-    if creating:
+    if resident is None:
         resident = Resident()
         before = None
         if house is None and actor is not None and not actor.scope_for("people.change").all:
@@ -259,7 +260,7 @@ def data_package(resident: Resident) -> dict[str, Any]:
                 "kind": resident.household.kind,
                 "members": [m.name for m in resident.household.members.all()],
             }
-            if resident.household_id
+            if resident.household is not None
             else None
         ),
         "residences": [

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.accounts import services as accounts
+from linli.accounts.http import AuthedHttpRequest
 from linli.accounts.models import BindingRequest
 from linli.core import audit, crypto
 from linli.core.idnumber import normalize_phone
@@ -33,7 +34,7 @@ PAGE_SIZE = 25
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
 
 
-def _need(request: HttpRequest, perm: str) -> None:
+def _need(request: AuthedHttpRequest, perm: str) -> None:
     if not request.user.has_linli_perm(perm):
         raise PermissionDenied
 
@@ -81,7 +82,7 @@ def _in_scope_occupancies(user):
 
 
 @login_required
-def resident_list(request: HttpRequest) -> HttpResponse:
+def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "people.view")
     user = request.user
     form = forms.ResidentFilterForm(request.GET or None, user=user)
@@ -117,12 +118,12 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _resident(request: HttpRequest, pk: int, action: str = "view") -> Resident:
+def _resident(request: AuthedHttpRequest, pk: int, action: str = "view") -> Resident:
     return get_object_or_404(Resident.objects.for_user(request.user, action), pk=pk)
 
 
 @login_required
-def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.view")
     user = request.user
     resident = _resident(request, pk)
@@ -155,7 +156,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def resident_create(request: HttpRequest) -> HttpResponse:
+def resident_create(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "people.change")
     initial = {}
     if request.method == "GET" and request.GET.get("house"):
@@ -185,7 +186,7 @@ def resident_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.change")
     resident = _resident(request, pk, "change")
     initial = {
@@ -212,7 +213,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Show one full identifier after the user states why; the service audits it."""
     _need(request, "people.reveal")
     resident = _resident(request, pk)
@@ -231,7 +232,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.change")
     resident = _resident(request, pk, "change")
     form = forms.EmergencyContactForm(request.POST)
@@ -252,7 +253,7 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def occupancy_add(request: HttpRequest, pk: int) -> HttpResponse:
+def occupancy_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.change")
     resident = _resident(request, pk, "change")
     form = forms.OccupancyForm(request.POST, user=request.user)
@@ -275,7 +276,7 @@ def occupancy_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def occupancy_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def occupancy_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.change")
     occupancy = get_object_or_404(Occupancy.objects.for_user(request.user, "change"), pk=pk)
     resident_id = occupancy.resident_id
@@ -287,7 +288,7 @@ def occupancy_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.view")
     household = get_object_or_404(
         Household.objects.for_user(request.user).distinct().select_related("house__building", "house__unit", "head"),
@@ -306,7 +307,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "orgs.view")
     form = forms.OrganizationFilterForm(request.GET or None)
     qs = Organization.objects.for_user(request.user).select_related("grid")
@@ -329,7 +330,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def organization_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "orgs.view")
     org = get_object_or_404(Organization.objects.for_user(request.user).select_related("grid"), pk=pk)
     can_change = Organization.objects.for_user(request.user, "change").filter(pk=org.pk).exists()
@@ -341,7 +342,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _organization_form(request: HttpRequest, org: Organization | None) -> HttpResponse:
+def _organization_form(request: AuthedHttpRequest, org: Organization | None) -> HttpResponse:
     initial = {}
     if org is not None:
         initial = {k: getattr(org, k) for k in ("kind", "name", "uscc", "contact_name", "address")}
@@ -359,13 +360,13 @@ def _organization_form(request: HttpRequest, org: Organization | None) -> HttpRe
 
 
 @login_required
-def organization_create(request: HttpRequest) -> HttpResponse:
+def organization_create(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "orgs.change")
     return _organization_form(request, None)
 
 
 @login_required
-def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def organization_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "orgs.change")
     org = get_object_or_404(Organization.objects.for_user(request.user, "change"), pk=pk)
     return _organization_form(request, org)
@@ -375,7 +376,7 @@ def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def binding_request(request: HttpRequest) -> HttpResponse:
+def binding_request(request: AuthedHttpRequest) -> HttpResponse:
     """A resident-role account without a linked resident asks to be linked to a house."""
     user = request.user
     if "resident" not in user.role_codes:
@@ -398,7 +399,7 @@ def binding_request(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def binding_list(request: HttpRequest) -> HttpResponse:
+def binding_list(request: AuthedHttpRequest) -> HttpResponse:
     _need(request, "bindings.verify")
     status = request.GET.get("status", BindingRequest.Status.PENDING)
     qs = accounts.binding_requests_for(request.user).select_related(
@@ -419,13 +420,13 @@ def binding_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _binding(request: HttpRequest, pk: int) -> BindingRequest:
+def _binding(request: AuthedHttpRequest, pk: int) -> BindingRequest:
     _need(request, "bindings.verify")
     return get_object_or_404(accounts.binding_requests_for(request.user), pk=pk)
 
 
 @login_required
-def binding_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def binding_decide(request: AuthedHttpRequest, pk: int, decision: str) -> HttpResponse:
     req = _binding(request, pk)
     form = forms.BindingDecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -446,12 +447,12 @@ def binding_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse
 # A resident's own data (PIPL art. 45)
 
 
-def _me(request: HttpRequest) -> Resident | None:
+def _me(request: AuthedHttpRequest) -> Resident | None:
     return Resident.objects.filter(user=request.user).first()
 
 
 @login_required
-def my_data(request: HttpRequest) -> HttpResponse:
+def my_data(request: AuthedHttpRequest) -> HttpResponse:
     me = _me(request)
     if me is None:
         if "resident" in request.user.role_codes:
@@ -461,7 +462,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_data_download(request: HttpRequest) -> HttpResponse:
+def my_data_download(request: AuthedHttpRequest) -> HttpResponse:
     me = _me(request)
     if me is None:
         raise PermissionDenied

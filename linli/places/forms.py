@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -148,8 +150,9 @@ class HouseCreateForm(HouseEditForm):
         buildings = Building.objects.for_user(user, "change").select_related("grid")
         if grid is not None:
             buildings = buildings.filter(grid=grid)
-        self.fields["building"].queryset = buildings
-        self.fields["building"].label_from_instance = lambda b: f"{b.grid.name} · {b.name}"
+        building = cast(forms.ModelChoiceField, self.fields["building"])
+        building.queryset = buildings
+        building.label_from_instance = lambda b: f"{b.grid.name} · {b.name}"  # type: ignore[assignment]  # per-instance override
 
 
 class HouseFilterForm(forms.Form):

@@ -7,6 +7,8 @@ scope filter is one indexed equality, at any level, on tables of millions of row
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -92,9 +94,9 @@ class Located(LinliModel):
         abstract = True
 
     def copy_areas_from_grid(self) -> None:
-        g = self.grid
-        self.community_id, self.street_id = g.community_id, g.street_id
-        self.district_id, self.city_id = g.district_id, g.city_id
+        g = self.grid  # a grid has every ancestor set, so none of these ids is None
+        self.community_id, self.street_id = cast(int, g.community_id), cast(int, g.street_id)
+        self.district_id, self.city_id = cast(int, g.district_id), cast(int, g.city_id)
 
 
 class Estate(LinliModel):
@@ -134,8 +136,12 @@ class Estate(LinliModel):
         return self.name
 
     def copy_areas_from_community(self) -> None:
-        c = self.community
-        self.street_id, self.district_id, self.city_id = c.street_id, c.district_id, c.city_id
+        c = self.community  # a community has every ancestor set, so none of these ids is None
+        self.street_id, self.district_id, self.city_id = (
+            cast(int, c.street_id),
+            cast(int, c.district_id),
+            cast(int, c.city_id),
+        )
 
     @classmethod
     def scope_q(cls, scope) -> Q:

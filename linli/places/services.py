@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -56,7 +57,7 @@ def create_area(
     area = Area(level=level, code=code, name=(name or "").strip(), parent=parent, boundary=_boundary(boundary))
     area.lng, area.lat = _point(lng, lat, crs)
     if area.lng is None and area.boundary:
-        area.lng, area.lat = geo.centroid(area.boundary)
+        area.lng, area.lat = cast(tuple[float, float], geo.centroid(area.boundary))  # boundary is set
     area.set_ancestors()
     save_audited(area, None, actor)
     return area
@@ -111,7 +112,7 @@ def create_estate(
     )
     estate.lng, estate.lat = _point(lng, lat, crs)
     if estate.lng is None and estate.boundary:
-        estate.lng, estate.lat = geo.centroid(estate.boundary)
+        estate.lng, estate.lat = cast(tuple[float, float], geo.centroid(estate.boundary))  # boundary is set
     estate.copy_areas_from_community()
     save_audited(estate, None, actor)
     return estate
@@ -163,7 +164,7 @@ def create_building(
     )
     b.lng, b.lat = _point(lng, lat, crs)
     if b.lng is None and fp:
-        b.lng, b.lat = geo.centroid(fp)
+        b.lng, b.lat = cast(tuple[float, float], geo.centroid(fp))  # fp is set
     b.copy_areas_from_grid()
     save_audited(b, None, actor)
     for n in range(1, (units or 0) + 1):

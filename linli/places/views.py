@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
+from linli.accounts.http import AuthedHttpRequest
 from linli.core import codes
 from linli.people.models import Household, Label, Occupancy, Resident
 from linli.places import services
@@ -47,7 +48,7 @@ def requires(perm: str):
 
     def decorator(view):
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs):
+        def wrapped(request: AuthedHttpRequest, *args, **kwargs):
             if not request.user.has_linli_perm(perm):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -88,7 +89,7 @@ def _areas_below(area: Area) -> Q:
 
 
 @requires("places.view")
-def area_list(request: HttpRequest) -> HttpResponse:
+def area_list(request: AuthedHttpRequest) -> HttpResponse:
     form = AreaFilterForm(request.GET or None)
     areas = Area.objects.for_user(request.user).select_related("parent")
     if form.is_valid():
@@ -106,7 +107,7 @@ def area_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("places.view")
-def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def area_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     area = get_object_or_404(Area.objects.for_user(user), pk=pk)
     chain_ids = [i for i in (area.city_id, area.district_id, area.street_id, area.community_id) if i]
@@ -158,7 +159,7 @@ def _child_level(area: Area) -> str | None:
 
 
 @requires("places.change")
-def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def area_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     area = get_object_or_404(Area.objects.for_user(request.user, "change"), pk=pk)
     if request.method == "POST":
         form = AreaEditForm(request.POST, request.FILES)
@@ -192,7 +193,7 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("places.change")
-def area_create(request: HttpRequest, parent_pk: int) -> HttpResponse:
+def area_create(request: AuthedHttpRequest, parent_pk: int) -> HttpResponse:
     parent = get_object_or_404(Area.objects.for_user(request.user, "change"), pk=parent_pk)
     level = _child_level(parent)
     if level is None:
@@ -234,7 +235,7 @@ def _json(value) -> str:
 
 
 @requires("places.view")
-def estate_list(request: HttpRequest) -> HttpResponse:
+def estate_list(request: AuthedHttpRequest) -> HttpResponse:
     form = EstateFilterForm(request.GET or None)
     estates = Estate.objects.for_user(request.user).select_related("community", "property_company")
     if form.is_valid() and (q := form.cleaned_data["q"].strip()):
@@ -247,7 +248,7 @@ def estate_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("places.view")
-def estate_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def estate_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     estate = get_object_or_404(Estate.objects.for_user(user).select_related("community", "property_company"), pk=pk)
     buildings = list(Building.objects.for_user(user).filter(estate=estate).select_related("grid"))
@@ -261,7 +262,7 @@ def estate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("places.view")
-def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     building = get_object_or_404(Building.objects.for_user(user).select_related("grid", "estate", "community"), pk=pk)
     houses = list(
@@ -293,7 +294,7 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("places.change")
-def building_create(request: HttpRequest) -> HttpResponse:
+def building_create(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = BuildingCreateForm(request.POST, user=user)
@@ -337,7 +338,7 @@ def _house_search_q(q: str) -> Q:
 
 
 @requires("places.view")
-def house_list(request: HttpRequest) -> HttpResponse:
+def house_list(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     form = HouseFilterForm(request.GET or None, user=user)
     houses = House.objects.for_user(user).select_related("building", "unit", "estate", "grid")
@@ -369,7 +370,7 @@ def house_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("places.view")
-def house_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def house_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     house = get_object_or_404(
         House.objects.for_user(user).select_related("building", "unit", "estate", "grid", "community"), pk=pk
@@ -401,7 +402,7 @@ def house_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("places.change")
-def house_create(request: HttpRequest) -> HttpResponse:
+def house_create(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = HouseCreateForm(request.POST, user=user)
@@ -427,7 +428,7 @@ def house_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires("places.change")
-def house_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def house_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     house = get_object_or_404(House.objects.for_user(user, "change").select_related("building", "unit"), pk=pk)
     if request.method == "POST":
@@ -458,7 +459,7 @@ def _home_areas(user):
 
 
 @requires("places.view")
-def map_page(request: HttpRequest) -> HttpResponse:
+def map_page(request: AuthedHttpRequest) -> HttpResponse:
     area = None
     if request.GET.get("area"):
         area = get_object_or_404(Area.objects.for_user(request.user), pk=_int(request.GET["area"]))
@@ -493,7 +494,7 @@ def _shows_buildings(user, area: Area | None) -> bool:
 
 
 @requires("places.view")
-def map_data(request: HttpRequest) -> JsonResponse:
+def map_data(request: AuthedHttpRequest) -> JsonResponse:
     """GeoJSON FeatureCollection of the user's scope (or one area of it): grids and, close up, buildings."""
     user = request.user
     area = None
@@ -544,7 +545,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
 
 
 @requires("places.view")
-def grid_mobile(request: HttpRequest) -> HttpResponse:
+def grid_mobile(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     grids = list(Area.objects.for_user(user).filter(level=codes.GRID).order_by("code"))
     summaries = _grid_summaries(user, grids) if _sees_people(user) else {}

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from linli.accounts.models import Assignment, Role, User
 from linli.core.idnumber import make_id_number
+from linli.core.models import LinliModel
 from linli.people import services as people
 from linli.people.models import Label, Organization, Resident
 from linli.places import services as places
@@ -157,7 +158,7 @@ def world_keys(w: World) -> dict[str, dict[str, int]]:
     }
 
 
-_MODELS = {
+_MODELS: dict[str, type[LinliModel] | type[User]] = {
     "areas": Area,
     "estates": Estate,
     "buildings": Building,

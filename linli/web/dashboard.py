@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -10,11 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from linli.people.models import Household, Organization, Resident
 from linli.places.models import Area, Building, House
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass
 class Card:
     key: str
-    label: str
+    label: str | StrPromise
     count: int
     url: str | None = None
     highlight: bool = False

@@ -6,10 +6,15 @@ hidden in elder mode, which shows fewer choices per screen.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-NAV = [
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("home", _("Home"), None, {}),
     ("places:grid-mobile", _("My grid"), "places.view", {"roles": {"grid"}}),
     ("places:map", _("Map"), "places.view", {}),

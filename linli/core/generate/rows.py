@@ -16,6 +16,7 @@ import math
 import os
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
@@ -69,7 +70,7 @@ class StreetTask:
 @dataclass
 class StreetRows:
     street_code: str
-    tables: dict[str, list] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)  # row tuples ("rows") or COPY text ("copy")
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -149,7 +150,10 @@ class StreetBuilder:
         for community in self.t.street.children:
             self.community(community)
         result = StreetRows(self.t.street.code, counts={k: len(v) for k, v in self.out.items()})
-        result.tables = self.out if self.t.fmt == "rows" else {k: _copy_text(v) for k, v in self.out.items()}
+        if self.t.fmt == "rows":
+            result.tables = self.out
+        else:
+            result.tables = {k: _copy_text(v) for k, v in self.out.items()}
         return result
 
     def community(self, c: AreaPlan) -> None:

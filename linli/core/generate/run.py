@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -124,6 +125,7 @@ def generate(scale: str, *, seed: int = 1, workers: int = 1, district: str | Non
     ]
     summary = Summary(scale, seed, street_codes=[s.code for s in plan.streets])
     pool = None
+    results: Iterator[rows.StreetRows]
     if workers > 1 and len(tasks) > 1:
         connection.close()  # workers only compute; never share the database socket with them
         pool = multiprocessing.get_context("fork").Pool(workers)

@@ -18,7 +18,9 @@ def counts(user) -> dict[str, int]:
 
 
 def html_class(response) -> str:
-    return re.search(r'<html[^>]*class="([^"]*)"', response.content.decode()).group(1)
+    match = re.search(r'<html[^>]*class="([^"]*)"', response.content.decode())
+    assert match is not None
+    return match.group(1)
 
 
 def test_grid_worker_counts_own_grid(world):

@@ -77,7 +77,7 @@ def xlsx(header: list, rows: list[list], *, sheet_title: str = "data") -> bytes:
 
 
 def post_import(client, kind: str, content: bytes, *, name: str = "data.xlsx", skip_bad: bool = False):
-    data = {f"{kind}-file": SimpleUploadedFile(name, content)}
+    data: dict[str, SimpleUploadedFile | str] = {f"{kind}-file": SimpleUploadedFile(name, content)}
     if skip_bad:
         data[f"{kind}-skip_bad"] = "on"
     return client.post(reverse(f"people:io-import-{kind}"), data)
