@@ -39,8 +39,11 @@ def _need(request: AuthedHttpRequest, perm: str) -> None:
         raise PermissionDenied
 
 
-def _page(request: HttpRequest, qs):
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, qs, count: int | None = None):
+    paginator = Paginator(qs, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # a known total saves counting the whole scope again
+    return paginator.get_page(request.GET.get("page"))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -87,6 +90,8 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     form = forms.ResidentFilterForm(request.GET or None, user=user)
     qs = Resident.objects.for_user(user)
+    filtered = form.is_valid() and any(form.cleaned_data.values())
+    count = None if filtered else Resident.count_for_user(user)
     if form.is_valid():
         f = form.cleaned_data
         if f["q"]:
@@ -103,7 +108,7 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
         if f["status"]:
             qs = qs.filter(status=f["status"])
     qs = qs.prefetch_related("labels", Prefetch("occupancies", queryset=_in_scope_occupancies(user)))
-    page = _page(request, qs.order_by("name", "id"))
+    page = _page(request, qs.order_by("name", "id"), count)
     template = "people/_resident_rows.html" if request.headers.get("HX-Request") else "people/resident_list.html"
     return render(
         request,

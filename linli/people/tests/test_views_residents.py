@@ -361,3 +361,20 @@ def test_resident_list_offers_exports_by_permission(world, client_for):
     assert reverse("people:io-export-residents") + "?elderly=on" in body
     assert "unmasked=1" not in body
     assert "unmasked=1" in client_for("community").get(reverse("people:resident-list")).content.decode()
+
+
+@pytest.mark.parametrize("name", ["grid", "community", "street", "property", "resident", "grid_b", "dispatcher"])
+def test_count_for_user_equals_the_scoped_count(world, name):
+    from linli.people.models import Resident
+
+    user = world.users[name]
+    assert Resident.count_for_user(user) == Resident.objects.for_user(user).count() > 0
+
+
+def test_unfiltered_list_shows_the_scope_total(world, client_for):
+    from django.urls import reverse
+
+    response = client_for("community").get(reverse("people:resident-list"))
+    assert response.context["page"].paginator.count == 4
+    filtered = client_for("community").get(reverse("people:resident-list"), {"elderly": "on"})
+    assert filtered.context["page"].paginator.count == 2
