@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from linli.places.models import Area, Building, Estate, House
+from linli.places.models import Area, Building, Estate, Facility, House
 
 MAX_GEOJSON_BYTES = 2 * 1024 * 1024
 
@@ -195,3 +195,10 @@ class EstateFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"), required=False, widget=forms.SearchInput(attrs={"placeholder": _("Name, code or address")})
     )
+
+
+class FacilityFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"), required=False, widget=forms.SearchInput(attrs={"placeholder": _("Name, code or address")})
+    )
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("any"))] + list(Facility.Kind.choices))

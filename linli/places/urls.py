@@ -10,6 +10,7 @@ urlpatterns = [
     path("areas/<int:parent_pk>/new/", views.area_create, name="area-create"),
     path("estates/", views.estate_list, name="estate-list"),
     path("estates/<int:pk>/", views.estate_detail, name="estate-detail"),
+    path("facilities/", views.facility_list, name="facility-list"),
     path("buildings/new/", views.building_create, name="building-create"),
     path("buildings/<int:pk>/", views.building_detail, name="building-detail"),
     path("houses/", views.house_list, name="house-list"),

@@ -30,11 +30,12 @@ from linli.places.forms import (
     AreaFilterForm,
     BuildingCreateForm,
     EstateFilterForm,
+    FacilityFilterForm,
     HouseCreateForm,
     HouseEditForm,
     HouseFilterForm,
 )
-from linli.places.models import Area, Building, Estate, House
+from linli.places.models import Area, Building, Estate, Facility, House
 
 PAGE_SIZE = 50
 LEVEL_DEPTH = {level: i for i, level in enumerate(codes.LEVELS)}
@@ -256,6 +257,22 @@ def estate_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     for b in buildings:
         b.house_count = houses.get(b.pk, 0)
     return render(request, "places/estate_detail.html", {"estate": estate, "buildings": buildings})
+
+
+# ----------------------------------------------------------------------------- facilities
+
+
+@requires("places.view")
+def facility_list(request: AuthedHttpRequest) -> HttpResponse:
+    """Public places and facilities in the user's areas: service centres, parks, fire equipment…"""
+    form = FacilityFilterForm(request.GET or None)
+    facilities = Facility.objects.for_user(request.user).select_related("area").order_by("area__code", "code")
+    if form.is_valid():
+        if q := form.cleaned_data["q"].strip():
+            facilities = facilities.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(address__icontains=q))
+        if kind := form.cleaned_data["kind"]:
+            facilities = facilities.filter(kind=kind)
+    return render(request, "places/facility_list.html", {"form": form, "page": _page(request, facilities)})
 
 
 # ----------------------------------------------------------------------------- buildings

@@ -20,6 +20,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("places:map", _("Map"), "places.view", {}),
     ("places:area-list", _("Areas"), "places.view", {"secondary": True}),
     ("places:house-list", _("Houses"), "places.view", {}),
+    ("places:facility-list", _("Facilities"), "places.view", {"secondary": True}),
     ("people:resident-list", _("Residents"), "people.view", {}),
     ("people:organization-list", _("Organizations"), "orgs.view", {"secondary": True}),
     ("people:binding-list", _("Binding requests"), "bindings.verify", {}),
