@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.db.models import Q
 
+from linli.core import lookups  # noqa: F401 - registers the in_first lookup
+
 LEVEL_FIELDS = ("district", "street", "community", "grid")
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -122,8 +122,7 @@ class Resident(SealedMixin, LinliModel):
 
     @classmethod
     def scope_q(cls, scope) -> Q:
-        occupied = Occupancy.objects.filter(resident_id=OuterRef("pk")).filter(scope.located_q())
-        q = Q(Exists(occupied))
+        q = Q(pk__in_first=Occupancy.objects.filter(scope.located_q()).values("resident_id"))
         if scope.resident_ids:
             q |= Q(pk__in=scope.resident_ids)
         return q
