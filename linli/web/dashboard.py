@@ -52,7 +52,7 @@ def cards_for(user) -> list[Card]:
     if user.has_linli_perm("people.view"):
         residents = Resident.objects.for_user(user)
         cards += [
-            Card("residents", _("Residents"), residents.count(), _url("people:resident-list")),
+            Card("residents", _("Residents"), Resident.count_for_user(user), _url("people:resident-list")),
             Card(
                 "elderly",
                 _("Elderly (60+)"),
