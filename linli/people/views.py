@@ -6,7 +6,6 @@ Every read goes through `Model.objects.for_user`; every write is one call to a s
 from __future__ import annotations
 
 import json
-import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,16 +21,15 @@ from django.views.decorators.http import require_POST
 from linli.accounts import services as accounts
 from linli.accounts.http import AuthedHttpRequest
 from linli.accounts.models import BindingRequest
-from linli.core import audit, crypto
-from linli.core.idnumber import normalize_phone
+from linli.core import audit
 from linli.core.models import AuditRecord
 from linli.people import forms
 from linli.people import services as people
 from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
+from linli.people.selectors import resident_search_q
 from linli.places.models import House
 
 PAGE_SIZE = 25
-ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
 
 
 def _need(request: AuthedHttpRequest, perm: str) -> None:
@@ -69,15 +67,7 @@ def history_rows(records) -> list[dict]:
 
 
 def _search_residents(qs, q: str):
-    """A full ID or phone number matches exactly through its blind index; anything else searches names."""
-    q = q.strip()
-    if ID_NUMBER_RE.match(q):
-        return qs.filter(id_number_hash=crypto.blind_index(q.upper()))
-    try:
-        phone = normalize_phone(q)
-    except ValidationError:
-        return qs.filter(name__icontains=q)
-    return qs.filter(phone_hash=crypto.blind_index(phone))
+    return qs.filter(resident_search_q(q))
 
 
 def _in_scope_occupancies(user):

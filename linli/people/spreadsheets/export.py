@@ -7,20 +7,18 @@ Workbooks are written in openpyxl's write-only mode to a temporary file, row by 
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import asdict, dataclass
 from typing import IO
 
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 
-from linli.core import audit, crypto
-from linli.core.idnumber import normalize_phone
+from linli.core import audit
 from linli.core.models import AuditRecord
 from linli.people.models import Occupancy, Resident
+from linli.people.selectors import resident_search_q
 from linli.people.spreadsheets.columns import (
     HOUSE_COLUMNS,
     RELATION_WORDS,
@@ -32,7 +30,6 @@ from linli.people.spreadsheets.columns import (
 from linli.places.models import House
 
 MAX_EXPORT_ROWS = 100_000
-_ID_LIKE = re.compile(r"^\d{17}[\dX]$")
 
 
 @dataclass(frozen=True)
@@ -88,7 +85,7 @@ def resident_rows(user, filters: ExportFilters, *, unmasked: bool) -> QuerySet:
             Exists(Resident.labels.through.objects.filter(_label("label", filters.label), resident=OuterRef("pk")))
         )
     if filters.q:
-        residents = residents.filter(_resident_text(filters.q))
+        residents = residents.filter(resident_search_q(filters.q))
     if filters.elderly:
         residents = residents.filter(birth_date__lte=Resident.elderly_birth_cutoff())
     if filters.status:
@@ -97,18 +94,6 @@ def resident_rows(user, filters: ExportFilters, *, unmasked: bool) -> QuerySet:
     return residents.order_by("name", "pk").prefetch_related(
         "labels", "emergency_contacts", Prefetch("occupancies", queryset=in_scope)
     )
-
-
-def _resident_text(term: str) -> Q:
-    q = Q(name__icontains=term)
-    compact = term.replace(" ", "").upper()
-    if _ID_LIKE.match(compact):
-        q |= Q(id_number_hash=crypto.blind_index(compact))
-    try:
-        q |= Q(phone_hash=crypto.blind_index(normalize_phone(term)))
-    except ValidationError:
-        pass
-    return q
 
 
 def house_rows(user, filters: ExportFilters) -> QuerySet:
