@@ -185,10 +185,6 @@ def save_role(actor, role: Role, *, name_zh: str, name_en: str, permissions: lis
 # Binding requests: a resident asks to be linked to a house; community staff verify it.
 
 
-def normalize_house_code(raw: str) -> str:
-    return (raw or "").replace("-", "").replace(" ", "").strip()
-
-
 def binding_requests_for(user) -> Any:
     """Binding requests for houses inside the user's bindings.verify scope."""
     if not user.is_authenticated or not user.has_linli_perm("bindings.verify"):
@@ -209,7 +205,7 @@ def submit_binding_request(user: User, *, house_code: str, name: str, id_number:
     if Resident.objects.filter(user=user).exists():
         raise ValidationError(_("Your account is already linked to a resident."))
     errors: dict[str, list[str]] = {}
-    code = normalize_house_code(house_code)
+    code = codes.compact_code(house_code)
     house = None
     try:
         codes.validate_house_code(code, code[:18])

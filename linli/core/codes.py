@@ -90,6 +90,11 @@ def validate_house_code(code: str, building: str) -> None:
         )
 
 
+def compact_code(raw: str) -> str:
+    """A code as typed (spaces, ASCII or full-width dashes allowed) reduced to its characters."""
+    return "".join((raw or "").split()).replace("-", "").replace("－", "")
+
+
 def format_house_code(code: str) -> str:
     if len(code) != 24:
         return code

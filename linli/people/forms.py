@@ -8,7 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.services import BINDING_RELATIONS, normalize_house_code
+from linli.accounts.services import BINDING_RELATIONS
+from linli.core.codes import compact_code
 from linli.people.models import Label, Occupancy, Organization, Resident
 from linli.places.models import Area, House
 
@@ -34,11 +35,26 @@ class HouseCodeField(forms.CharField):
         super().__init__(**kwargs)
 
     def to_python(self, value):
-        return normalize_house_code(super().to_python(value))
+        return compact_code(super().to_python(value))
 
 
 def house_in_scope(user, code: str, action: str = "view") -> House | None:
     return House.objects.for_user(user, action).select_related("building", "unit").filter(code=code).first()
+
+
+class HouseInScopeMixin:
+    """A form with a house_code field that must name a house in the user's area (sets self.house)."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_house_code(self):
+        code = self.cleaned_data["house_code"]
+        self.house = house_in_scope(self.user, code)
+        if self.house is None:
+            raise ValidationError(_("No house with this code in your area."))
+        return code
 
 
 class ResidentFilterForm(forms.Form):
@@ -96,24 +112,13 @@ class ResidentForm(forms.Form):
         return data
 
 
-class ResidentCreateForm(ResidentForm):
+class ResidentCreateForm(HouseInScopeMixin, ResidentForm):
     house_code = HouseCodeField()
     relation = forms.ChoiceField(
         label=_("Relation to the house"), choices=Occupancy.Relation.choices, initial=Occupancy.Relation.LIVES
     )
 
     field_order = ["house_code", "relation", "name", "id_number", "phone"]
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_house_code(self):
-        code = self.cleaned_data["house_code"]
-        self.house = house_in_scope(self.user, code)
-        if self.house is None:
-            raise ValidationError(_("No house with this code in your area."))
-        return code
 
 
 class RevealForm(forms.Form):
@@ -127,21 +132,10 @@ class EmergencyContactForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
 
 
-class OccupancyForm(forms.Form):
+class OccupancyForm(HouseInScopeMixin, forms.Form):
     house_code = HouseCodeField()
     relation = forms.ChoiceField(label=_("Relation"), choices=Occupancy.Relation.choices)
     since = forms.DateField(label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_house_code(self):
-        code = self.cleaned_data["house_code"]
-        self.house = house_in_scope(self.user, code)
-        if self.house is None:
-            raise ValidationError(_("No house with this code in your area."))
-        return code
 
 
 class OrganizationFilterForm(forms.Form):

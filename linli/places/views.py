@@ -346,7 +346,7 @@ def building_create(request: AuthedHttpRequest) -> HttpResponse:
 
 def _house_search_q(q: str) -> Q:
     """A room number ("502"), or a house code typed whole or as its first 12+ digits, dashes allowed."""
-    digits = q.replace("-", "").replace(" ", "")
+    digits = codes.compact_code(q)
     if not digits.isdigit():
         return Q(pk__in=[])
     if len(digits) >= 12:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from linli.core.codes import compact_code
 from linli.people.spreadsheets.columns import Column
 
 
@@ -43,7 +44,7 @@ def text(value: Any, max_length: int | None = None) -> str:
 
 def digits(value: Any) -> str:
     """A code typed with or without dashes and spaces."""
-    code = "".join(text(value).split()).replace("-", "").replace("－", "")
+    code = compact_code(text(value))
     if code and not code.isdigit():
         raise CellError(_("a code is made of digits (dashes allowed)."))
     return code

@@ -16,6 +16,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from linli.core import audit
+from linli.core.codes import compact_code
 from linli.core.models import AuditRecord
 from linli.people.models import Occupancy, Resident
 from linli.people.selectors import resident_search_q
@@ -107,7 +108,7 @@ def house_rows(user, filters: ExportFilters) -> QuerySet:
             Exists(Occupancy.objects.filter(_label("resident__labels", filters.label), house=OuterRef("pk")))
         )
     if filters.q:
-        compact = filters.q.replace("-", "").replace(" ", "")
+        compact = compact_code(filters.q)
         q = Q(building__name__icontains=filters.q) | Q(room=filters.q)
         if compact.isdigit():
             q |= Q(code__startswith=compact)
