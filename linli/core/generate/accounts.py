@@ -9,22 +9,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import Assignment, Role, User
+from linli.core.permissions import DEFAULT_ROLES
 from linli.people.models import Resident
 from linli.places.models import Area, Estate
 
-ROLE_ORDER = [
-    "admin",
-    "secadmin",
-    "auditor",
-    "street",
-    "community",
-    "grid",
-    "property",
-    "dispatcher",
-    "rescuer",
-    "provider",
-    "resident",
-]
+ROLE_ORDER = list(DEFAULT_ROLES)  # the roles of DESIGN.md section 1, in its order
 
 
 @dataclass
