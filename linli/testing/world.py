@@ -97,8 +97,14 @@ def build_world() -> World:
     w.orgs["shop"] = people.save_organization(
         None, kind="shop", name="福明里便利店", grid=a["A2-1"], phone="13900001111"
     )
-    places.create_facility(None, code="F120101001001001", name="新华里社区养老驿站", kind="elderly",
-                           area=a["A1-1"], address="新华里3号楼底商")
+    places.create_facility(
+        None,
+        code="F120101001001001",
+        name="新华里社区养老驿站",
+        kind="elderly",
+        area=a["A1-1"],
+        address="新华里3号楼底商",
+    )
     places.create_facility(None, code="F120101002001001", name="开封道健身广场", kind="fitness", area=a["B1-1"])
     w.estates["E1"] = places.create_estate(
         None, code="E120101001001", name="新华里小区", community=a["A1"], property_company=w.orgs["P1"]
