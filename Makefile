@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm (lockfile) and are served from our own static files.
 vendor: node_modules/.installed
 	mkdir -p linli/static/vendor/leaflet/images
-	cp node_modules/htmx.org/dist/htmx.min.js linli/static/vendor/
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js linli/static/vendor/
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css linli/static/vendor/leaflet/
 	cp node_modules/leaflet/dist/images/*.png linli/static/vendor/leaflet/images/
 

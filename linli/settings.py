@@ -79,6 +79,9 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.people",
     "linli.web",
+    "linli.cases",
+    "linli.notifications",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +215,40 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background and periodic jobs (deadline sweep, classifier training, notifications) run on Huey:
+# in tests immediately in-process; in the demo from a SQLite queue under ./var, consumed by a thread of
+# the demo process; in production from Redis (REDIS_URL) or else PostgreSQL, consumed by
+# `manage.py run_huey` workers (see docs/deployment.md).
+if MODE == "test":
+    HUEY = {"huey_class": "huey.MemoryHuey", "name": "linli", "immediate": True}
+elif REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "linli", "url": REDIS_URL, "immediate": False}
+elif PRODUCTION:
+    HUEY = {
+        "huey_class": "huey.PostgresHuey",
+        "name": "linli",
+        "dsn": env_str("DATABASE_URL", ""),
+        "immediate": False,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "linli",
+        "filename": str(VAR_DIR / "jobs.sqlite3"),
+        "immediate": False,
+    }
+HUEY["consumer"] = {"workers": env_int("LINLI_JOB_WORKERS", 2), "worker_type": "thread"}
+
+# Work orders
+LINLI_WORK_HOURS = env_str("LINLI_WORK_HOURS", "08:30-12:00,13:30-17:30")
+LINLI_MAX_PHOTO_BYTES = env_int("LINLI_MAX_PHOTO_BYTES", 8 * 1024 * 1024)
+LINLI_SWEEP_MINUTES = env_int("LINLI_SWEEP_MINUTES", 5)
+# Outside notification channels, by dotted path; the logging channel only writes to the log (development).
+LINLI_NOTIFY_CHANNELS = [
+    c for c in env_str("LINLI_NOTIFY_CHANNELS", "linli.notifications.channels.LoggingChannel").split(",") if c
+]
+OPEN311_JURISDICTION = env_str("LINLI_OPEN311_JURISDICTION", "linli.local")
 
 LOGGING = {
     "version": 1,

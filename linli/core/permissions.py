@@ -17,6 +17,14 @@ PERMISSIONS = {
     "roles.manage": _("Edit roles and their permissions"),
     "audit.view": _("Read the audit log"),
     "config.manage": _("Configure the platform"),
+    "cases.view": _("View work orders in the area"),
+    "cases.report": _("Report a problem (open a work order)"),
+    "cases.intake": _("Take hotline calls and accept cases (受理)"),
+    "cases.dispatch": _("Dispatch, reassign and merge cases (派单)"),
+    "cases.handle": _("Handle cases dispatched to one's unit (办理)"),
+    "cases.callback": _("Call back reporters and close cases (回访)"),
+    "cases.supervise": _("Supervise deadlines, approve suspensions, read KPIs and analysis"),
+    "cases.configure": _("Configure categories, routing, deadlines, calendar and Open311 clients"),
 }
 
 # 三员分立: the system admin, the security admin and the auditor are separate people.
@@ -25,13 +33,25 @@ SEPARATED_ROLES = ("admin", "secadmin", "auditor")
 # scope kinds
 AREA, ESTATE, HOUSEHOLD, PLATFORM = "area", "estate", "household", "platform"
 
+# work orders: what staff who run a community or street do, and what people in the field do
+CASE_STAFF = [
+    "cases.view",
+    "cases.report",
+    "cases.intake",
+    "cases.dispatch",
+    "cases.handle",
+    "cases.callback",
+    "cases.supervise",
+]
+CASE_FIELD = ["cases.view", "cases.report", "cases.handle"]
+
 DEFAULT_ROLES = {
     # code: (zh name, en name, scope kind, permissions)
     "admin": (
         "系统管理员",
         "System administrator",
         PLATFORM,
-        ["places.view", "places.change", "orgs.view", "orgs.change", "config.manage"],
+        ["places.view", "places.change", "orgs.view", "orgs.change", "config.manage", "cases.configure"],
     ),
     "secadmin": ("安全管理员", "Security administrator", PLATFORM, ["accounts.manage", "roles.manage"]),
     "auditor": ("安全审计员", "Auditor", PLATFORM, ["audit.view"]),
@@ -39,7 +59,7 @@ DEFAULT_ROLES = {
         "街道工作人员",
         "Street office staff",
         AREA,
-        ["places.view", "people.view", "people.reveal", "people.export", "orgs.view"],
+        ["places.view", "people.view", "people.reveal", "people.export", "orgs.view", *CASE_STAFF],
     ),
     "community": (
         "社区工作者",
@@ -56,17 +76,24 @@ DEFAULT_ROLES = {
             "orgs.view",
             "orgs.change",
             "bindings.verify",
+            *CASE_STAFF,
         ],
     ),
     "grid": (
         "网格员",
         "Grid worker",
         AREA,
-        ["places.view", "people.view", "people.change", "people.reveal", "orgs.view"],
+        ["places.view", "people.view", "people.change", "people.reveal", "orgs.view", *CASE_FIELD],
     ),
-    "property": ("物业人员", "Property company staff", ESTATE, ["places.view", "people.view", "orgs.view"]),
+    "property": (
+        "物业人员",
+        "Property company staff",
+        ESTATE,
+        ["places.view", "people.view", "orgs.view", *CASE_FIELD],
+    ),
+    "handler": ("部门处置人员", "Department handler", AREA, ["places.view", "cases.report", "cases.handle"]),
     "dispatcher": ("调度员", "Dispatcher", AREA, ["places.view", "people.view", "people.reveal"]),
     "rescuer": ("救援员", "Rescuer", AREA, ["places.view", "people.view"]),
     "provider": ("服务商", "Service provider", PLATFORM, []),
-    "resident": ("居民", "Resident", HOUSEHOLD, ["places.view", "people.view"]),
+    "resident": ("居民", "Resident", HOUSEHOLD, ["places.view", "people.view", "cases.report"]),
 }

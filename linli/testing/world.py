@@ -13,6 +13,8 @@ and for every in-scope user a twin place they must never see.
           └─ community B1 开封道社区 120101002001
              └─ grid B1-1 120101002001001   building 1 (estate E2: 开封道小区, property P2)
 
+Work orders: linli/cases/testing.py adds handling units, routing rules and two handler users.
+
 Every building has two houses (unit 1, rooms 101 and 102); each house one household and one resident.
 """
 
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from linli.accounts.models import Assignment, Role, User
+from linli.cases.models import HandlingUnit
+from linli.cases.testing import build_cases
 from linli.core.idnumber import make_id_number
 from linli.core.models import LinliModel
 from linli.people import services as people
@@ -46,6 +50,7 @@ class World:
     residents: dict[str, Resident] = field(default_factory=dict)  # same keys as houses
     orgs: dict[str, Organization] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    units: dict[str, HandlingUnit] = field(default_factory=dict)  # work-order handling units
     password: str = settings.DEMO_PASSWORD
 
     def resident_in(self, grid_key: str) -> Resident:
@@ -157,13 +162,14 @@ def build_world() -> World:
     u["community_b"] = make_user("community_b", "community", area=a["B1"])
     u["grid_b"] = make_user("grid_b", "grid", area=a["B1-1"])
     u["property_b"] = make_user("property_b", "property", estate=w.estates["E2"])
+    build_cases(w)
     return w
 
 
 def world_keys(w: World) -> dict[str, dict[str, int]]:
     return {
         name: {k: obj.pk for k, obj in getattr(w, name).items()}
-        for name in ("areas", "estates", "buildings", "houses", "residents", "orgs", "users")
+        for name in ("areas", "estates", "buildings", "houses", "residents", "orgs", "users", "units")
     }
 
 
@@ -175,6 +181,7 @@ _MODELS: dict[str, type[LinliModel] | type[User]] = {
     "residents": Resident,
     "orgs": Organization,
     "users": User,
+    "units": HandlingUnit,
 }
 
 

@@ -29,7 +29,14 @@ def ensure_demo_accounts(street: Area) -> list[Login]:
     community = Area.objects.filter(level="community", street=street).order_by("code").first()
     grid = Area.objects.filter(level="grid", community=community).order_by("code").first()
     estate = Estate.objects.filter(community=community).order_by("code").first()
-    places = {"street": street, "community": community, "grid": grid, "dispatcher": street, "rescuer": street}
+    places = {
+        "street": street,
+        "community": community,
+        "grid": grid,
+        "handler": street,
+        "dispatcher": street,
+        "rescuer": street,
+    }
     logins = []
     for code in ROLE_ORDER:
         role = Role.objects.get(code=code)

@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "linli.cases"
+    label = "cases"
+    verbose_name = _("Work orders")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from linli.cases.models import CalendarDay
+
+        def _invalidate(**kwargs):
+            from linli.cases import workcal
+
+            workcal.invalidate()
+
+        post_save.connect(_invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.save")
+        post_delete.connect(_invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.delete")
