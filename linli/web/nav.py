@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("home", _("Home"), None, {}),
     ("places:grid-mobile", _("My grid"), "places.view", {"roles": {"grid"}}),
+    ("cases:report", _("Report a problem"), "cases.report", {}),
+    ("cases:my-cases", _("My reports"), "cases.report", {"roles": {"resident"}}),
+    ("cases:tasks", _("My tasks"), "cases.handle", {}),
+    ("cases:workbench", _("Dispatch desk"), "cases.dispatch", {}),
+    ("cases:overview", _("Case overview"), "cases.supervise", {}),
+    ("cases:analysis", _("Hot spots"), "cases.supervise", {"secondary": True}),
+    ("notifications:inbox", _("Inbox"), None, {}),
     ("places:map", _("Map"), "places.view", {}),
     ("places:area-list", _("Areas"), "places.view", {"secondary": True}),
     ("places:house-list", _("Houses"), "places.view", {}),
@@ -28,6 +35,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("accounts:user-list", _("Accounts"), "accounts.manage", {}),
     ("accounts:role-list", _("Roles"), "roles.manage", {}),
     ("accounts:audit-list", _("Audit log"), "audit.view", {}),
+    ("cases:config", _("Work-order settings"), "cases.configure", {}),
 ]
 
 

@@ -1,0 +1,5 @@
+"""Work-order pages: insight. See linli/cases/views/__init__.py."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
