@@ -661,3 +661,52 @@ class Open311Token(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class CaseDayStat(models.Model):
+    """Daily roll-up of cases by the day they were reported (linli/cases/rollup.py builds it; KPIs read it).
+
+    Grain "g": one row per day × grid (with its community, street, district, city) × top category × lead
+    unit. Grain "s": one row per day × street × top category, for district- and city-wide tables. Counts
+    describe the cases reported that day as they stood when the day was last rebuilt (see kpi.py)."""
+
+    class Grain(models.TextChoices):
+        GRID = "g", _("grid")
+        STREET = "s", _("street")
+
+    day = models.DateField()
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    # plain ids, no foreign keys: the table is rebuilt wholesale and must stay cheap to write
+    grid_id = models.BigIntegerField(null=True)
+    community_id = models.BigIntegerField(null=True)
+    street_id = models.BigIntegerField(null=True)
+    district_id = models.BigIntegerField(null=True)
+    city_id = models.BigIntegerField(null=True)
+    top_code = models.CharField(max_length=2, blank=True)
+    lead_unit_id = models.BigIntegerField(null=True)
+    submitted = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    due_response = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    responded_on_time = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    resolved_on_time = models.PositiveIntegerField(default=0)
+    handling_seconds = models.BigIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    basic = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    overdue_open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["grain", "day"], name="daystat_day"),
+            models.Index(fields=["grain", "street_id", "day"], name="daystat_street"),
+            models.Index(fields=["grain", "district_id", "day"], name="daystat_district"),
+            models.Index(fields=["grain", "community_id", "day"], name="daystat_community"),
+            models.Index(fields=["grain", "grid_id", "day"], name="daystat_grid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grain} {self.grid_id or self.street_id} {self.top_code} {self.submitted}"
