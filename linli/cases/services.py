@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -488,10 +489,24 @@ def _unit(unit) -> HandlingUnit:
     return found
 
 
+def dispatchable_units(actor, case: WorkOrder):
+    """Units a case may go to: those serving the case's own areas (its grid up to the city) and those
+    inside the dispatcher's own scope. A community cannot hand its case to another street's community."""
+    chain = [a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a]
+    units = HandlingUnit.objects.filter(active=True)
+    if actor is None:
+        return units
+    return units.filter(Q(area_id__in=chain) | Q(pk__in=HandlingUnit.objects.for_user(actor, "dispatch").values("pk")))
+
+
+def _check_dispatchable(actor, case: WorkOrder, unit: HandlingUnit) -> None:
+    if not dispatchable_units(actor, case).filter(pk=unit.pk).exists():
+        raise ValidationError({"unit": _("%(unit)s does not serve this place.") % {"unit": unit.name}})
+
+
 def _do_dispatch(actor, case, unit=None, assists=(), category=None, priority=None, note=""):
     lead = _unit(unit)
-    if not lead.active:
-        raise ValidationError({"unit": _("This unit is no longer active.")})
+    _check_dispatchable(actor, case, lead)
     data = _set_category(actor, case, category, priority)
     now = timezone.now()
     case.accepted_at = case.accepted_at or now
@@ -505,6 +520,7 @@ def _do_dispatch(actor, case, unit=None, assists=(), category=None, priority=Non
     for item in assists or ():
         a_unit, task = item if isinstance(item, tuple) else (item, "")
         a_unit = _unit(a_unit)
+        _check_dispatchable(actor, case, a_unit)
         if a_unit.pk == lead.pk:
             continue
         CoHandler.objects.update_or_create(
@@ -523,6 +539,7 @@ def _do_reassign(actor, case, unit=None, note=""):
     lead = _unit(unit)
     if previous is not None and lead.pk == previous.pk:
         raise ValidationError({"unit": _("The case is already with this unit.")})
+    _check_dispatchable(actor, case, lead)
     case.lead_unit = lead
     case.dispatched_at = timezone.now()
     case.handler = None
