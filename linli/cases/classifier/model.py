@@ -28,7 +28,7 @@ EMPTY_CODE = "9999"
 FORMAT_VERSION = 1
 ALPHA = 0.1
 PRIOR_POWER = 0.5
-NGRAMS = (1, 2, 3)
+NGRAMS = (1, 2)
 TEMPERATURES = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0)
 
 _DIGITS = re.compile(r"[0-9]+")
