@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from django.utils import timezone
 
-from linli.cases import services, workflow
+from linli.cases import routing, services, workflow
 from linli.cases.models import CaseAttachment, CaseEvent, Category, Channel, Status, WorkOrder
 from linli.cases.tests.helpers import dispatched, open_case, png, report
 from linli.core.models import AuditRecord
@@ -25,7 +25,8 @@ def test_resident_report_runs_the_whole_loop(world, django_capture_on_commit_cal
         case = open_case(world, photos=[png()])
     assert case.status == Status.SUBMITTED
     assert case.grid_id == world.areas["A1-1"].pk and case.street_id == world.areas["A"].pk
-    assert case.proposed_unit == world.units["a1-community"]
+    assert case.proposed_unit is not None
+    assert case.proposed_unit == routing.route(case.category, world.areas["A1-1"])
     assert case.resolve_due > case.response_due > case.submitted_at
     assert case.attachments.count() == 1
     assert Notification.objects.filter(user=u["community"], kind="new_case").exists()
@@ -278,3 +279,21 @@ def test_timeline_keeps_every_step(world):
     events = list(CaseEvent.objects.filter(work_order=case).values_list("action", "from_status", "to_status"))
     assert events[-1] == ("progress", "in_progress", "in_progress")
     assert timezone.now() >= case.submitted_at
+
+
+def test_routing_prefers_the_most_specific_rule(world):
+    cat = {c.code: c for c in Category.objects.filter(code__in=["0301", "0503", "0801", "0102"])}
+    a11, b11 = world.areas["A1-1"], world.areas["B1-1"]
+    assert routing.route(cat["0301"], a11) == world.units["p1-property"]  # 03 in A1
+    assert routing.route(cat["0503"], a11) == world.units["a-urban"]  # leaf rule on street A
+    assert routing.route(cat["0801"], a11) == world.units["a-police"]  # 08 on street A
+    assert routing.route(cat["0102"], a11) == world.units["a1-community"]  # anything in A1
+    assert routing.route(cat["0301"], b11) == world.units["b1-community"]
+    assert routing.route(None, world.areas["district"]) is None
+
+
+def test_dispatch_only_to_units_serving_the_place(world):
+    case = open_case(world)
+    with pytest.raises(ValidationError) as exc:
+        services.act(world.users["community"], case.pk, "dispatch", unit=world.units["b1-community"])
+    assert "unit" in exc.value.message_dict
