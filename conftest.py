@@ -78,10 +78,14 @@ def client_for(world):
 def empty_registry(db):
     """An empty registry for tests that load their own data (the session world is rolled back after)."""
     from linli.accounts.models import ApiToken, Assignment, BindingRequest, User
+    from linli.cases.models import HandlingUnit, RoutingRule, WorkOrder
     from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
     from linli.places.models import Area, Building, Estate, Facility, House, Unit
 
     for model in (
+        WorkOrder,
+        RoutingRule,
+        HandlingUnit,
         Occupancy,
         EmergencyContact,
         BindingRequest,

@@ -1,4 +1,4 @@
-"""manage.py demo --no-serve: data and the 11 demo accounts once; a second run reuses everything."""
+"""manage.py demo --no-serve: data and the 12 demo accounts once; a second run reuses everything."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ACCOUNTS = {
     "community",
     "grid",
     "property",
+    "handler",
     "dispatcher",
     "rescuer",
     "provider",
