@@ -71,9 +71,7 @@ def status_badge(case):
 def priority_badge(case, always=False):
     if case.priority == Priority.NORMAL and not always:
         return ""
-    return format_html(
-        '<span class="priority-badge priority-{}">{}</span>', case.priority, case.get_priority_display()
-    )
+    return format_html('<span class="priority-badge priority-{}">{}</span>', case.priority, case.get_priority_display())
 
 
 @register.simple_tag
@@ -157,3 +155,58 @@ def status_label(code: str) -> str:
         return str(Status(code).label)
     except ValueError:
         return code
+
+
+EVENT_TONE = {
+    "resolve": "done",
+    "self_handle": "done",
+    "close": "done",
+    "rate": "done",
+    "return": "alert",
+    "escalate": "alert",
+    "overdue": "alert",
+    "reject": "alert",
+    "reopen": "alert",
+}
+
+
+@register.filter
+def event_tone(event) -> str:
+    """done | alert | system | step: the colour of the event's dot on the timeline."""
+    if event.action in EVENT_TONE:
+        return EVENT_TONE[event.action]
+    return "system" if event.actor_id is None else "step"
+
+
+@register.filter
+def event_details(event) -> list[str]:
+    """What an event's data says, as short lines: category and priority changes, rating, call-back outcome."""
+    data = event.data or {}
+    lines = []
+    if isinstance(data.get("priority"), list) and len(data["priority"]) == 2:
+        old, new = (_label(Priority, p) for p in data["priority"])
+        lines.append(_("Priority: %(old)s → %(new)s") % {"old": old, "new": new})
+    if isinstance(data.get("category"), list) and len(data["category"]) == 2:
+        lines.append(_("Category: %(old)s → %(new)s") % {"old": data["category"][0] or "—", "new": data["category"][1]})
+    if data.get("overrode_proposal"):
+        lines.append(_("The proposed unit was overridden."))
+    if data.get("assists"):
+        lines.append(_("Assisting units: %(codes)s") % {"codes": ", ".join(data["assists"])})
+    if data.get("rating"):
+        lines.append(_("Rating: %(rating)s") % {"rating": _label(Rating, data["rating"])})
+    if data.get("reopened"):
+        lines.append(_("The reporter was unsatisfied: the case was reopened."))
+    if data.get("reached") is False:
+        lines.append(_("Call-back: nobody answered."))
+    if data.get("paused_minutes"):
+        lines.append(_("Clock stopped for %(n)s working minutes.") % {"n": data["paused_minutes"]})
+    if data.get("automatic"):
+        lines.append(_("Automatic, by the deadline sweep."))
+    return lines
+
+
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)

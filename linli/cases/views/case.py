@@ -126,6 +126,10 @@ def _render_case(request: AuthedHttpRequest, case: WorkOrder, bound: ActionForm 
             Prefetch("attachments", queryset=CaseAttachment.objects.order_by("pk"))
         )
     )
+    reporter = _reporter_view(request.user, case)
+    for e in events:
+        hide = reporter["reporter_hidden"] and e.actor_id is not None and e.actor_id == case.reporter_id
+        e.shown_actor = _("the reporter (anonymous)") if hide else e.actor_name
     attachments = list(case.attachments.order_by("pk"))
     photo_groups = []
     for kind, label in CaseAttachment.Kind.choices:
@@ -144,7 +148,8 @@ def _render_case(request: AuthedHttpRequest, case: WorkOrder, bound: ActionForm 
         "map_point": _map_point(case),
         "suggestion_differs": case.suggested_category_id and case.suggested_category_id != case.category_id,
         "back_url": _safe_next(request, request.GET.get("next")),
-        **_reporter_view(request.user, case),
+        "can_handle": request.user.has_linli_perm("cases.handle"),
+        **reporter,
     }
     return render(request, "cases/case_detail.html", context, status=status)
 
