@@ -7,6 +7,7 @@ machine lives in `workflow.py`; every write goes through `services.py`.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.conf import settings
 from django.db import models
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.core import crypto
 from linli.core.models import LinliModel
-from linli.core.scope import ScopedManager, ScopedQuerySet
+from linli.core.scope import ScopedQuerySet
 from linli.core.sealed import Sealed, SealedMixin
 from linli.places.models import Area, Estate, House
 
@@ -343,6 +344,10 @@ class WorkOrderQuerySet(ScopedQuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
 
+class WorkOrderManager(models.Manager.from_queryset(WorkOrderQuerySet)):  # type: ignore[misc]
+    pass
+
+
 def unit_ids_of(user) -> list[int]:
     """The handling units a user belongs to, once per request object."""
     cached = user.__dict__.get("_linli_unit_ids")
@@ -483,7 +488,7 @@ class WorkOrder(SealedMixin, LinliModel):
 
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    objects = ScopedManager.from_queryset(WorkOrderQuerySet)()
+    objects = WorkOrderManager()  # type: ignore[misc]
     scope_permission_prefix = "cases"
     audit_exclude = ("created_at", "updated_at", "caller_phone_enc", "caller_phone_hash", "version")
 
@@ -539,9 +544,9 @@ class WorkOrder(SealedMixin, LinliModel):
         """Set grid/community/street/district/city from the most specific known area."""
         self.grid_id = area.pk if area.level == "grid" else None
         self.community_id = area.pk if area.level == "community" else area.community_id
-        self.street_id = area.pk if area.level == "street" else area.street_id
-        self.district_id = area.pk if area.level == "district" else area.district_id
-        self.city_id = area.pk if area.level == "city" else area.city_id
+        self.street_id = cast(int, area.pk if area.level == "street" else area.street_id)
+        self.district_id = cast(int, area.pk if area.level == "district" else area.district_id)
+        self.city_id = cast(int, area.pk if area.level == "city" else area.city_id)
 
     @property
     def area(self) -> Area | None:

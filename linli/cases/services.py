@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -73,9 +74,9 @@ class Report:
     caller_name: str = ""
     caller_phone: str = ""
     call_time: dt.datetime | None = None
-    on_behalf_of: object | None = None  # people.Resident
+    on_behalf_of: Any = None  # people.Resident
     external_ref: str = ""
-    open311_client: object | None = None
+    open311_client: Any = None
     # 自行处置: a grid worker found and fixed it on the spot
     self_handled: bool = False
     resolution: str = ""
@@ -418,7 +419,7 @@ def act(actor, pk: int, action: str, *, expected_version: int | None = None, **k
     case, spec = _load(actor, pk, action, expected_version)
     before = case.audit_snapshot()
     from_status = case.status
-    handler = _HANDLERS[action]
+    handler: Any = _HANDLERS[action]
     result = handler(actor, case, **kw)
     note, unit, data, kind, recipients, checked = result
     if spec.target is not None and case.status == from_status:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -42,18 +43,18 @@ def _unit_members(unit_ids: set[int]) -> dict[int, list[int]]:
     return members
 
 
-def _supervisors(area_ids: set[int], perm: str) -> dict[int, list[int]]:
+def _supervisors(area_ids: set[int], perm: str) -> dict[int | None, list[int]]:
     """area id → users holding `perm` through an assignment on exactly that area."""
     from linli.accounts.models import Assignment
 
-    out: dict[int, list[int]] = {}
+    out: dict[int | None, list[int]] = {}
     for a in Assignment.objects.filter(area_id__in=area_ids, user__is_active=True).select_related("role"):
         if perm in a.role.permissions:
             out.setdefault(a.area_id, []).append(a.user_id)
     return out
 
 
-def _notify(rows: list[tuple[int, str, str, str, int]]) -> int:
+def _notify(rows: list[tuple[int, str, Any, str, int]]) -> int:
     """rows: (user id, kind, title, body, case id)."""
     from linli.notifications.models import Notification
 
