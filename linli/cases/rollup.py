@@ -1,0 +1,200 @@
+"""The daily case roll-up (CaseDayStat): what KPIs and analysis read instead of scanning millions of cases.
+
+Every case belongs to the day it was reported (local time, settings.TIME_ZONE). For each day the table holds
+the counts of `AGGREGATES` (definitions in kpi.py) at two grains:
+
+    "g"  day × grid × community × street × district × city × top category × lead unit
+    "s"  day × street × district × city × top category        (district- and city-wide tables)
+
+`rebuild(day)` deletes and rewrites one day (idempotent) with one grouped SELECT per grain and bulk inserts.
+The counts describe the cases as they stood at the rebuild, so the nightly job (`rebuild_recent`) rewrites
+the last few days and every older day holding a case that changed, or whose response or resolution deadline
+passed, since the previous run. Today is never read from the table: KPIs compute it live with the same
+`aggregate()`, so today's figures are exact and the table only ever serves whole past days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
+
+from linli.cases.models import (
+    FINISHED_STATUSES,
+    OPEN_STATUSES,
+    CaseDayStat,
+    Rating,
+    Status,
+    WorkOrder,
+)
+from linli.core.scope import Scope
+
+log = logging.getLogger(__name__)
+
+COUNT_FIELDS = (
+    "submitted",
+    "accepted",
+    "due_response",
+    "responded",
+    "responded_on_time",
+    "resolved",
+    "resolved_on_time",
+    "handling_seconds",
+    "rated",
+    "satisfied",
+    "basic",
+    "reopened",
+    "open",
+    "overdue_open",
+)
+AREA_FIELDS = ("grid_id", "community_id", "street_id", "district_id", "city_id")
+GRID_DIMS = (*AREA_FIELDS, "top_code", "lead_unit_id")
+STREET_DIMS = ("street_id", "district_id", "city_id", "top_code")
+BATCH = 2000
+
+# a case counts as accepted (受理) unless it still waits for intake, was not accepted, or was merged
+ACCEPTED = ~Q(status__in=[Status.SUBMITTED, Status.REJECTED, Status.MERGED])
+FINISHED = Q(status__in=FINISHED_STATUSES)
+RUNNING = Q(status__in=[s for s in OPEN_STATUSES if s != Status.SUSPENDED])
+TOP_CODE = Coalesce(Substr("category__code", 1, 2), Value(""))
+
+
+def aggregates(now: dt.datetime) -> dict:
+    """The roll-up counts as SQL aggregates over WorkOrder rows; `now` decides which deadlines have passed."""
+    started = Q(started_at__isnull=False)
+    return {
+        "submitted": Count("pk"),
+        "accepted": Count("pk", filter=ACCEPTED),
+        "due_response": Count("pk", filter=ACCEPTED & (started | Q(response_due__lte=now))),
+        "responded": Count("pk", filter=ACCEPTED & started),
+        "responded_on_time": Count(
+            "pk",
+            filter=ACCEPTED & started & (Q(response_due__isnull=True) | Q(started_at__lte=F("response_due"))),
+        ),
+        "resolved": Count("pk", filter=FINISHED),
+        "resolved_on_time": Count(
+            "pk", filter=FINISHED & (Q(resolve_due__isnull=True) | Q(resolved_at__lte=F("resolve_due")))
+        ),
+        "handling_total": Sum(
+            ExpressionWrapper(F("resolved_at") - F("submitted_at"), output_field=DurationField()),
+            filter=FINISHED & Q(resolved_at__isnull=False),
+        ),
+        "paused_total": Sum("paused_minutes", filter=FINISHED & Q(resolved_at__isnull=False)),
+        "rated": Count("pk", filter=~Q(rating="")),
+        "satisfied": Count("pk", filter=Q(rating=Rating.SATISFIED)),
+        "basic": Count("pk", filter=Q(rating=Rating.BASIC)),
+        "reopened": Count("pk", filter=ACCEPTED & Q(reopen_count__gt=0)),
+        "open": Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        "overdue_open": Count("pk", filter=RUNNING & Q(resolve_due__lte=now)),
+    }
+
+
+def _normalize(row: dict) -> dict:
+    """One aggregated row → the roll-up's integer counts (handling time in seconds, suspended time taken off)."""
+    handling = row.pop("handling_total", None)
+    paused = row.pop("paused_total", None) or 0
+    seconds = int(handling.total_seconds()) if isinstance(handling, dt.timedelta) else int((handling or 0) / 1e6)
+    row["handling_seconds"] = max(seconds - paused * 60, 0)
+    return row
+
+
+def aggregate(cases: QuerySet, dims: Iterable[str], now: dt.datetime | None = None) -> list[dict]:
+    """Group `cases` by `dims` (WorkOrder fields, or "top_code") and count; rows as the roll-up has them."""
+    now = now or timezone.now()
+    dims = list(dims)
+    qs = cases.order_by()
+    if "top_code" in dims:
+        qs = qs.annotate(top_code=TOP_CODE)
+    qs = qs.values(*dims) if dims else qs
+    if dims:
+        rows = list(qs.annotate(**aggregates(now)))
+    else:
+        rows = [qs.aggregate(**aggregates(now))]
+    return [_normalize(r) for r in rows]
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of `day` and of the next day, local time."""
+    tz = timezone.get_default_timezone()
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
+    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min), tz)
+    return start, end
+
+
+def cases_of_day(day: dt.date) -> QuerySet:
+    start, end = day_bounds(day)
+    return WorkOrder.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
+
+
+@transaction.atomic
+def rebuild(day: dt.date, now: dt.datetime | None = None) -> int:
+    """Rewrite the roll-up rows of one day from WorkOrder; returns how many rows it wrote."""
+    now = now or timezone.now()
+    CaseDayStat.objects.filter(day=day).delete()
+    cases = cases_of_day(day)
+    objs = [CaseDayStat(day=day, grain=CaseDayStat.Grain.GRID, **r) for r in aggregate(cases, GRID_DIMS, now)]
+    objs += [CaseDayStat(day=day, grain=CaseDayStat.Grain.STREET, **r) for r in aggregate(cases, STREET_DIMS, now)]
+    for i in range(0, len(objs), BATCH):
+        CaseDayStat.objects.bulk_create(objs[i : i + BATCH])
+    return len(objs)
+
+
+def rebuild_range(start: dt.date, end: dt.date, now: dt.datetime | None = None) -> int:
+    """Rebuild every day from `start` to `end` inclusive; returns the rows written."""
+    now = now or timezone.now()
+    rows, day = 0, start
+    while day <= end:
+        rows += rebuild(day, now)
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def stale_days(since: dt.datetime, now: dt.datetime) -> set[dt.date]:
+    """Report days of the cases changed since `since`, or whose response or resolution deadline passed since."""
+    changed = WorkOrder.objects.filter(
+        Q(updated_at__gte=since)
+        | Q(response_due__gt=since, response_due__lte=now)
+        | Q(resolve_due__gt=since, resolve_due__lte=now)
+    )
+    with timezone.override(timezone.get_default_timezone()):
+        return set(changed.order_by().values_list("submitted_at__date", flat=True).distinct())
+
+
+def rebuild_recent(days: int = 3, now: dt.datetime | None = None) -> list[dt.date]:
+    """The nightly job: rebuild the last `days` whole days and every older day touched since then.
+    Returns the days rebuilt (oldest first)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    since = now - dt.timedelta(days=days)
+    todo = {today - dt.timedelta(days=i) for i in range(1, days + 1)}
+    todo |= {d for d in stale_days(since, now) if d and d < today}
+    done = sorted(todo)
+    for day in done:
+        rebuild(day, now)
+    log.info("case roll-up rebuilt for %d days", len(done))
+    return done
+
+
+# ----------------------------------------------------------------------------- scope → roll-up filters
+
+
+def scope_filter(scope: Scope) -> Q | None:
+    """The roll-up rows of a Scope (the same cases as WorkOrder.scope_q), or None when the scope names
+    estates or houses, which the roll-up does not know: then callers count live from WorkOrder."""
+    if scope.all:
+        return Q()
+    if scope.estate_ids or scope.house_ids or scope.resident_ids:
+        return None
+    if scope.empty:
+        return Q(pk__in=[])
+    return scope.located_q(estates=False, houses=False)
+
+
+def street_grain_fits(scope: Scope) -> bool:
+    """Whether street-grain rows can answer for this scope (it names nothing finer than a street)."""
+    return not (scope.community_ids or scope.grid_ids or scope.estate_ids or scope.house_ids or scope.resident_ids)
