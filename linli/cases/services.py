@@ -359,7 +359,8 @@ def _load(actor, pk: int, action: str, expected_version: int | None) -> tuple[Wo
         visible = WorkOrder.objects.for_user(actor, "view").filter(pk=pk)
         if not visible.exists():
             raise Http404
-    case = WorkOrder.objects.select_for_update().select_related("lead_unit", "category").get(pk=pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins to the unit and category.
+    case = WorkOrder.objects.select_for_update(of=("self",)).select_related("lead_unit", "category").get(pk=pk)
     if expected_version is not None and case.version != expected_version:
         last = case.events.order_by("-at", "-pk").first()
         who = last.actor_name if last else _("someone")
