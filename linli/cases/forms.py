@@ -98,9 +98,11 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return f"{obj.code} {obj.parent.name if obj.parent else ''} › {obj.name}"
 
 
-def units_for(user):
-    """Active handling units a dispatcher may choose: those in the user's dispatch scope."""
-    return HandlingUnit.objects.for_user(user, "dispatch").filter(active=True).order_by("kind", "name")
+def units_for(user, case: WorkOrder):
+    """Active handling units a dispatcher may send this case to (services.dispatchable_units decides)."""
+    from linli.cases.services import dispatchable_units
+
+    return dispatchable_units(user, case).order_by("kind", "name")
 
 
 def leaf_categories():
@@ -140,7 +142,7 @@ class ActionForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3, "required": required} if required else {"rows": 2}),
             )
         if name == "unit":
-            units = units if units is not None else units_for(user)
+            units = units if units is not None else units_for(user, case)
             if action == "reassign" and case.lead_unit_id:
                 units = units.exclude(pk=case.lead_unit_id)
             return UnitChoiceField(
@@ -156,7 +158,7 @@ class ActionForm(forms.Form):
         if name == "assists":
             return UnitsChoiceField(
                 label=_("Assisting units (多方联动)"),
-                queryset=units if units is not None else units_for(user),
+                queryset=units if units is not None else units_for(user, case),
                 required=False,
                 widget=forms.SelectMultiple(attrs={"size": 4}),
                 help_text=_("Optional. Hold Ctrl (or long-press) to choose several."),

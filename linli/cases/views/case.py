@@ -89,7 +89,7 @@ def _action_forms(request: AuthedHttpRequest, case: WorkOrder, bound: ActionForm
     actions = available_actions(request.user, case)
     units = categories = None
     if any(a.code in ("dispatch", "reassign") for a in actions):
-        units = units_for(request.user)
+        units = units_for(request.user, case)
         categories = leaf_categories()
     forms = []
     for spec in actions:
