@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Swagger
 from ninja.renderers import JSONRenderer
 
-from linli.api import auth, errors, people, places
+from linli.api import auth, cases, errors, people, places
 from linli.api.security import BearerToken, SessionLogin
 
 DESCRIPTION = _(
@@ -39,3 +39,4 @@ errors.install(api)
 api.add_router("", auth.router)
 api.add_router("", places.router)
 api.add_router("", people.router)
+api.add_router("", cases.router)

@@ -1,0 +1,209 @@
+"""Work orders over /api/v1/cases: scope, filters, detail without unmasked data, reporting, acting, conflicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from linli.accounts.models import ApiToken
+from linli.api.tests.conftest import ApiClient, assert_error
+from linli.cases import services
+from linli.cases.models import Channel, Status, WorkOrder
+from linli.cases.tests.helpers import open_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(world):
+    """api("grid") -> a client sending a fresh bearer token of that world user; api() is anonymous."""
+
+    def make(name: str | None = None) -> ApiClient:
+        return ApiClient(ApiToken.issue(world.users[name])[1] if name else None)
+
+    return make
+
+
+@pytest.fixture
+def two(world):
+    """One case in community A1 (grid A1-1) and one in community B1."""
+    a = open_case(world, user="community", grid="A1-1", category="0202", description="路灯不亮")
+    b = open_case(world, user="community_b", grid="B1-1", category="0502", description="广场舞噪音")
+    return a, b
+
+
+def test_list_is_scoped_and_paged(world, api, two):
+    a, b = two
+    mine = api("community").get("/cases").json()
+    assert mine["count"] == 1 and [r["id"] for r in mine["results"]] == [a.pk]
+    assert set(mine) == {"count", "limit", "offset", "results"}
+    row = mine["results"][0]
+    assert row["number"] == a.number and row["status"] == "submitted" and row["category"]["code"] == "0202"
+    assert row["version"] == a.version and row["due_state"] == "ok"
+    assert [r["id"] for r in api("community_b").get("/cases").json()["results"]] == [b.pk]
+    assert api("street").get("/cases").json()["count"] == 1
+    assert api("admin").get("/cases").json()["count"] == 0  # configuring is not seeing cases
+    assert api("nobody").get("/cases").json()["count"] == 0
+    assert api("handler_b").get("/cases").json()["count"] == 0  # no case for its unit yet
+    # the reporter sees their own case wherever it is
+    own = open_case(world, user="resident", grid="B1-1", category="0103")
+    assert [r["id"] for r in api("resident").get("/cases").json()["results"]] == [own.pk]
+
+
+def test_out_of_scope_case_is_404(world, api, two):
+    a, _b = two
+    client = api("community_b")
+    assert_error(client.get(f"/cases/{a.pk}"), 404, "not_found")
+    r = client.post(f"/cases/{a.pk}/actions/comment", {"version": a.version, "note": "看看"})
+    assert_error(r, 404, "not_found")
+    assert WorkOrder.objects.get(pk=a.pk).version == a.version
+
+
+def test_filters(world, api, two):
+    a, _b = two
+    client = api("street")
+    other = open_case(world, user="community", grid="A1-2", category="0101", description="垃圾没人清运")
+    services.act(world.users["community"], other.pk, "accept")
+    assert [r["id"] for r in client.get("/cases", status="accepted").json()["results"]] == [other.pk]
+    assert client.get("/cases", status="submitted,accepted").json()["count"] == 2
+    assert_error(client.get("/cases", status="lost"), 400, "validation_error")
+    assert [r["id"] for r in client.get("/cases", category="0202").json()["results"]] == [a.pk]
+    assert [r["id"] for r in client.get("/cases", category="01").json()["results"]] == [other.pk]
+    WorkOrder.objects.filter(pk=a.pk).update(resolve_due=timezone.now() - dt.timedelta(hours=1))
+    assert [r["id"] for r in client.get("/cases", overdue="true").json()["results"]] == [a.pk]
+    assert [r["id"] for r in client.get("/cases", overdue="false").json()["results"]] == [other.pk]
+    assert [r["id"] for r in client.get("/cases", q=a.number).json()["results"]] == [a.pk]
+    assert [r["id"] for r in client.get("/cases", q="垃圾").json()["results"]] == [other.pk]
+    assert_error(client.get("/cases", overdue="maybe"), 422, "validation_error")
+
+
+def test_detail_has_the_timeline_and_masks_the_caller(world, api):
+    case = open_case(
+        world,
+        user="community",
+        channel=Channel.HOTLINE,
+        category="0202",
+        caller_name="李四",
+        caller_phone="13912345678",
+    )
+    r = api("community").get(f"/cases/{case.pk}")
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert "13912345678" not in r.content.decode()
+    assert data["caller_phone_masked"] == "139****5678" and data["caller_name"] == "李四"
+    assert [e["action"] for e in data["timeline"]] == ["submit", "accept"]
+    assert data["timeline"][0]["actor_name"] and data["timeline"][1]["to_status"] == "accepted"
+    assert "dispatch" in data["actions"] and "rate" not in data["actions"]
+    assert data["photos"] == 0 and data["co_handlers"] == []
+
+
+def test_anonymous_reporter_is_not_named(world, api):
+    case = open_case(world, user="resident", category="0103", anonymous=True)
+    data = api("community").get(f"/cases/{case.pk}").json()
+    assert data["anonymous"] is True and data["caller_name"] == ""
+    resident = world.users["resident"]
+    assert all(str(resident) not in e["actor_name"] for e in data["timeline"])
+
+
+def test_report_at_a_house(world, api, django_capture_on_commit_callbacks):
+    house = world.house_in("A1-1")
+    body = {"description": "楼道灯坏了", "house_code": house.display_code, "category": "0303"}
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api("grid").post("/cases", body)
+    assert r.status_code == 201, r.content
+    data = r.json()
+    case = WorkOrder.objects.get(pk=data["id"])
+    assert case.channel == Channel.API and case.house_id == house.pk and case.reporter == world.users["grid"]
+    assert data["category"]["code"] == "0303" and data["timeline"][0]["action"] == "submit"
+    # a house outside the reporter's area is refused
+    r = api("grid").post("/cases", {**body, "house_code": world.house_in("B1-1").code})
+    assert assert_error(r, 400, "validation_error")["fields"]["house_code"]
+
+
+def test_report_at_a_point(world, api):
+    r = api("grid").post("/cases", {"description": "井盖丢了", "lat": 39.125, "lng": 117.205})
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.get(pk=r.json()["id"]).grid_id == world.areas["A1-1"].pk
+    # grid_b's area is B1-1: the point falls in A1-1
+    assert_error(api("grid_b").post("/cases", {"description": "井盖丢了", "lat": 39.125, "lng": 117.205}), 400)
+    # residents may pin anywhere
+    assert api("resident").post("/cases", {"description": "井盖丢了", "lat": 39.125, "lng": 117.205}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"lat": 39.125, "lng": 117.205}, 422, "description"),
+        ({"description": "x", "lat": 39.125, "lng": 117.205, "colour": "red"}, 422, "colour"),
+        ({"description": "x", "lat": 99, "lng": 117.205}, 422, "lat"),
+        ({"description": "x"}, 400, "lat"),
+        ({"description": "x", "lat": 39.125}, 400, "lng"),
+        ({"description": "x", "lat": 39.125, "lng": 117.205, "category": "03"}, 400, "category"),
+        ({"description": "x", "lat": 39.125, "lng": 117.205, "caller_phone": "123"}, 400, "caller_phone"),
+        ({"description": "x", "lat": 10.0, "lng": 10.0}, 400, "location"),
+    ],
+)
+def test_report_refuses_bad_bodies(world, api, body, status, field):
+    before = WorkOrder.objects.count()
+    err = assert_error(api("grid").post("/cases", body), status)
+    assert field in err["fields"], err
+    assert WorkOrder.objects.count() == before
+
+
+def test_report_needs_the_permission(world, api):
+    assert_error(api("nobody").post("/cases", {"description": "x", "lat": 39.125, "lng": 117.205}), 403)
+    assert_error(api().post("/cases", {"description": "x", "lat": 39.125, "lng": 117.205}), 401)
+
+
+def test_act_with_optimistic_locking(world, api, two):
+    a, _b = two
+    first, second = api("community"), api("street")
+    unit = world.units["a1-community"].pk
+    r = first.post(f"/cases/{a.pk}/actions/dispatch", {"version": a.version, "unit": unit, "note": "请处理"})
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert data["status"] == "dispatched" and data["version"] == a.version + 1
+    assert data["lead_unit"]["id"] == unit and data["timeline"][-1]["action"] == "dispatch"
+    # the second dispatcher still looks at the old version: told who changed it, nothing written
+    r = second.post(f"/cases/{a.pk}/actions/reassign", {"version": a.version, "unit": unit, "note": "改派"})
+    err = assert_error(r, 409, "conflict")
+    assert "community" in err["message"] or "社区" in err["message"]
+    case = WorkOrder.objects.get(pk=a.pk)
+    assert case.version == a.version + 1 and case.events.count() == 2
+    # a transition the state machine refuses
+    err = assert_error(first.post(f"/cases/{a.pk}/actions/close", {"version": case.version}), 409, "invalid_transition")
+    assert err["message"]
+    # the unit's member goes on with the current version
+    r = api("grid").post(f"/cases/{a.pk}/actions/start", {"version": case.version})
+    assert r.status_code == 200 and r.json()["status"] == Status.IN_PROGRESS
+
+
+def test_act_refuses_bad_bodies(world, api, two):
+    a, _b = two
+    client = api("community")
+    assert_error(client.post(f"/cases/{a.pk}/actions/fly", {"version": a.version}), 422, "validation_error")
+    err = assert_error(client.post(f"/cases/{a.pk}/actions/dispatch", {"unit": 1}), 422, "validation_error")
+    assert "version" in err["fields"]
+    err = assert_error(client.post(f"/cases/{a.pk}/actions/reject", {"version": a.version}), 400, "validation_error")
+    assert "note" in err["fields"]
+    err = assert_error(client.post(f"/cases/{a.pk}/actions/accept", {"version": a.version, "rating": "satisfied"}), 400)
+    assert "rating" in err["fields"]
+    err = assert_error(client.post(f"/cases/{a.pk}/actions/dispatch", {"version": a.version, "unit": 999999}), 400)
+    assert "unit" in err["fields"]
+    assert_error(client.post(f"/cases/{a.pk}/actions/comment", raw="{", body=None), 400, "malformed_request")
+    assert WorkOrder.objects.get(pk=a.pk).version == a.version
+
+
+def test_act_without_permission_is_403(world, api, two):
+    a, _b = two
+    err = assert_error(api("grid").post(f"/cases/{a.pk}/actions/dispatch", {"version": a.version, "unit": 1}), 403)
+    assert err["code"] == "permission_denied"
+
+
+def test_openapi_schema_lists_the_case_endpoints(world, api):
+    # the schema as a whole is validated by linli/api/tests/test_schema.py (manage.py validate_openapi)
+    paths = api().get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/actions/{action}"):
+        assert path in paths
