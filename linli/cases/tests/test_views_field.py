@@ -87,7 +87,7 @@ def test_pin_outside_every_grid_is_refused_with_a_message(world, client_for, eng
     where = c.get(reverse("cases:report-where"), OUTSIDE).json()
     assert "error" in where and "grid" not in where
     inside = c.get(reverse("cases:report-where"), INSIDE).json()
-    assert inside["grid"]["name"] and inside["features"]
+    assert inside["grid"]["name"] and inside["features"] and inside["inside"] is True
 
 
 def test_staff_pin_lands_in_a_grid_of_their_own_scope(world, client_for):
@@ -226,6 +226,8 @@ def test_rating_satisfied_through_the_page(world, client_for):
     url = reverse("cases:my-case", args=[case.pk])
     page = c.get(url).content.decode()
     assert 'value="unsatisfied"' in page and "已更换灯泡" in page
+    after = case.attachments.get(kind=CaseAttachment.Kind.AFTER)
+    assert reverse("cases:photo", args=[after.pk]) in page
     assert (
         "Please rate" in c.get(reverse("cases:my-cases")).content.decode()
         or "请评价" in c.get(reverse("cases:my-cases")).content.decode()

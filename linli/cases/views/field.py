@@ -254,6 +254,8 @@ def report_where(request: AuthedHttpRequest) -> JsonResponse:
     else:
         community = Area.objects.filter(pk=grid.community_id).values_list("name", flat=True).first()
         body["grid"] = {"id": grid.pk, "name": grid.name, "community": community or ""}
+        # the engine takes the nearest grid when a pin falls between drawn boundaries: say so
+        body["inside"] = not grid.boundary or locate._contains(grid.boundary, lng, lat)
     return JsonResponse(body)
 
 
@@ -297,7 +299,7 @@ PLAIN_STATUS: dict[str, object] = {
     Status.RETURNED: gettext_lazy("Finding the right people to handle it"),
     Status.IN_PROGRESS: gettext_lazy("Being handled"),
     Status.SUSPENDED: gettext_lazy("Paused for a while"),
-    Status.RESOLVED: gettext_lazy("Resolved — please rate"),
+    Status.RESOLVED: gettext_lazy("Resolved"),
     Status.REVIEWED: gettext_lazy("Done, thank you for rating"),
     Status.CLOSED: gettext_lazy("Closed"),
     Status.MERGED: gettext_lazy("Joined with a report already open"),
@@ -358,6 +360,8 @@ def _who(event, case: WorkOrder, me) -> str:
     """Handlers are shown by their unit, never by name; the reporter is "you"."""
     if event.actor_id == me.pk and event.action in ("submit", "rate"):
         return _("You")
+    if event.action in ("dispatch", "reassign"):
+        return ""  # "passed to <unit>" already names the unit
     if event.unit is not None:
         return event.unit.name
     if event.action == "self_handle" and case.lead_unit is not None:
@@ -410,7 +414,9 @@ def _photo_url(att: CaseAttachment) -> str:
 @requires("cases.report")
 def my_case(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    case = get_object_or_404(_mine(user).select_related("lead_unit", "category", "merged_into"), pk=pk)
+    case = get_object_or_404(
+        _mine(user).select_related("lead_unit", "category", "merged_into", "community", "grid"), pk=pk
+    )
     if request.method == "POST":
         return _rate(request, case)
     _decorate(case)
@@ -441,6 +447,8 @@ def my_case(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "steps": steps,
         "timeline": timeline,
         "photos": photos,
+        "solved": case.status in (Status.RESOLVED, Status.REVIEWED, Status.CLOSED),
+        "place": " ".join(a.name for a in (case.community, case.grid) if a is not None),
         "can_rate": case.status == Status.RESOLVED and "rate" in {a.code for a in workflow.allowed(case.status)},
         "ratings": Rating.choices,
     }

@@ -167,7 +167,8 @@
           }
           if (!pinned) return;
           if (data.grid) {
-            text([{ text: el.dataset.tIn }, { text: data.grid.community + " " + data.grid.name, strong: true }]);
+            text([{ text: data.inside ? el.dataset.tIn : el.dataset.tNear },
+                  { text: data.grid.community + " " + data.grid.name, strong: true }]);
           } else {
             text([{ text: data.error || el.dataset.tTap, cls: "error" }]);
           }
