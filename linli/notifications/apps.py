@@ -7,3 +7,6 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from linli.notifications import checks  # noqa: F401 (registers the system checks)

@@ -41,10 +41,15 @@ class Notification(models.Model):
 
 
 class Delivery(models.Model):
-    """One attempt to pass a notification on through an outside channel (SMS, WeChat…). `status` says
-    exactly what happened: only a channel that handed the message to a provider may say "sent"."""
+    """Passing one notification on through one outside channel (SMS, WeChat…). `status` says exactly
+    what happened: only a channel that handed the message to a provider may say "sent".
+
+    One row per notification and channel (unique), claimed before the channel is called, so a message
+    is never handed over twice. A "failed" row may be tried again (`attempts`); a "pending" row whose
+    worker died stays pending: its outcome is unknown, and sending it again could send it twice."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("being sent (outcome unknown if it stays)")
         SENT = "sent", _("sent")
         LOGGED = "logged", _("written to the log only (development)")
         SKIPPED = "skipped", _("skipped")
@@ -54,10 +59,14 @@ class Delivery(models.Model):
     channel = models.CharField(_("channel"), max_length=20)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices)
     detail = models.CharField(_("detail"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status}"

@@ -3,11 +3,16 @@ the transaction commits (never inside it, and never twice for one notification).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
+from linli.notifications.channels import OUTSIDE_KINDS
 from linli.notifications.models import Notification
+
+logger = logging.getLogger("linli.notify")
 
 
 def notify(users: Iterable, kind: str, title: str, body: str = "", url: str = "", obj=None) -> list[Notification]:
@@ -31,13 +36,32 @@ def notify(users: Iterable, kind: str, title: str, body: str = "", url: str = ""
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)
-    ids = [n.pk for n in created if n.pk]
+    ids = [n.pk for n in created if n.pk and n.kind in OUTSIDE_KINDS]
     if ids:
         transaction.on_commit(lambda: _deliver(ids))
     return created
 
 
 def _deliver(ids: list[int]) -> None:
-    from linli.notifications import channels
+    """Hand the ids to the job queue. Runs after commit: a failure here must not turn a saved change
+    into an error page, and the periodic catch-up job (deliver_pending) delivers them later anyway."""
+    from linli.notifications.tasks import deliver_notifications
 
-    channels.deliver(Notification.objects.filter(pk__in=ids).select_related("user"))
+    try:
+        deliver_notifications(ids)
+    except Exception:
+        logger.exception("could not queue the delivery of notifications %s; the catch-up job will", ids[:20])
+
+
+def mark_read(user, pk: int | None = None) -> int:
+    """Mark one of the user's notifications (or all of them, pk=None) read. Returns how many changed.
+    Another user's notification is never touched (the caller turns 0 into a 404 where it matters)."""
+    rows = Notification.objects.filter(user=user, read_at__isnull=True)
+    if pk is not None:
+        rows = rows.filter(pk=pk)
+    return rows.update(read_at=timezone.now())
+
+
+def unread_count(user, cap: int = 100) -> int:
+    """How many unread notifications the user has, counted up to `cap` (the badge shows "99+")."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).values("pk")[:cap].count()
