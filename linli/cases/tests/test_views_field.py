@@ -292,3 +292,13 @@ def test_elder_mode_renders(world, client_for, name):
     }[name]
     body = client_for("resident").get(url).content.decode()
     assert 'class="elder"' in body and "cases/field.css" in body
+
+
+def test_every_problem_is_named_at_once(world, client_for, english_users):
+    c = client_for("grid")
+    before = _counts()
+    r = _post(c, description="", where="grid", grid=world.areas["A1-1"].pk, address="", self_handled="on")
+    body = r.content.decode()
+    assert r.status_code == 400 and _counts() == before
+    assert "Say what the problem is." in body and "Write the address" in body
+    assert "Say what you did to fix it." in body and "photo before and a photo after" in body

@@ -183,10 +183,14 @@ def report(request: AuthedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         photos = request.FILES.getlist("photos")
         after = request.FILES.getlist("after_photos") if data["self_handled"] else []
+        # the place is checked here (scope, pin); everything else by the service, so that the person
+        # reads every problem at once
+        location, place_errors = None, {}
         try:
-            if not data["description"]:
-                raise ValidationError({"description": _("Say what the problem is.")})
             location = _location(request, data, home, grids)
+        except ValidationError as exc:
+            place_errors = _errors(exc)
+        try:
             case = services.create_case(
                 user,
                 services.Report(
@@ -203,6 +207,9 @@ def report(request: AuthedHttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             errors = _errors(exc)
+            if place_errors:
+                errors.pop("location", None)
+                errors.update(place_errors)
         else:
             return redirect("cases:report-done", pk=case.pk)
     lng, lat = _map_centre(user, home)
