@@ -44,8 +44,8 @@ class Command(BaseCommand):
                 created = c.created_at.strftime("%Y-%m-%d")
                 self.stdout.write(f"{c.pk}\t{c.key_prefix}…\t{state}\t{created}\t{c.name}\t{c.contact}")
         else:
-            client = Open311Client.objects.filter(pk=options["client_id"]).first()
-            if client is None:
+            found = Open311Client.objects.filter(pk=options["client_id"]).first()
+            if found is None:
                 raise CommandError(f"No Open311 client with id {options['client_id']}.")
-            clients.set_active(client, action == "enable")
-            self.stdout.write(f"Client {client.pk} ({client.name}) {action}d.")
+            clients.set_active(found, action == "enable")
+            self.stdout.write(f"Client {found.pk} ({found.name}) {action}d.")
