@@ -19,7 +19,7 @@ def _inside(lng: float, lat: float, ring: list) -> bool:
     return inside
 
 
-def _contains(boundary: dict | None, lng: float, lat: float) -> bool:
+def contains(boundary: dict | None, lng: float, lat: float) -> bool:
     if not boundary:
         return False
     geom = boundary.get("geometry", boundary) if boundary.get("type") == "Feature" else boundary
@@ -44,7 +44,7 @@ def grid_at(lng: float, lat: float, within=None) -> Area | None:
         ).only("pk", "boundary", "lng", "lat", "community_id", "street_id", "district_id", "city_id", "name", "code")
     )
     for grid in candidates:
-        if _contains(grid.boundary, lng, lat):
+        if contains(grid.boundary, lng, lat):
             return grid
     if not candidates:
         return None

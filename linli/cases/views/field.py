@@ -262,7 +262,7 @@ def report_where(request: AuthedHttpRequest) -> JsonResponse:
         community = Area.objects.filter(pk=grid.community_id).values_list("name", flat=True).first()
         body["grid"] = {"id": grid.pk, "name": grid.name, "community": community or ""}
         # the engine takes the nearest grid when a pin falls between drawn boundaries: say so
-        body["inside"] = not grid.boundary or locate._contains(grid.boundary, lng, lat)
+        body["inside"] = not grid.boundary or locate.contains(grid.boundary, lng, lat)
     return JsonResponse(body)
 
 
