@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import autodiscover_modules
+from huey.consumer import Consumer
 
 from linli.core.generate.accounts import ensure_demo_accounts
 from linli.core.generate.plan import DEFAULT_DISTRICT
@@ -52,8 +55,47 @@ class Command(BaseCommand):
         self.stdout.write("")
         if no_serve:
             return
+        jobs = start_jobs()
+        if jobs is not None:
+            self.stdout.write(
+                f"Background jobs (deadline sweep every {settings.LINLI_SWEEP_MINUTES} min, notifications, "
+                f"nightly roll-up and training) run in-process: {jobs.workers} worker threads, queue "
+                f"{settings.HUEY.get('filename', settings.HUEY['huey_class'])}."
+            )
         self.stdout.write("Press Ctrl-C to stop.")
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         except KeyboardInterrupt:
             self.stdout.write("Stopped.")
+        finally:
+            if jobs is not None:
+                jobs.stop(graceful=True)
+
+
+class InProcessConsumer(Consumer):
+    """Huey's consumer, run beside runserver. Consumer.start() installs SIGINT/SIGTERM/SIGHUP handlers
+    for the process it runs in; here that process is runserver's, whose Ctrl-C must keep working, so
+    this consumer installs none and is stopped by the demo command instead."""
+
+    def _set_signal_handlers(self):
+        pass
+
+
+def start_jobs() -> Consumer | None:
+    """Start Huey's scheduler and worker threads in this process (the demo's one-process setup)."""
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        return None
+    autodiscover_modules("tasks")  # as run_huey does: registers linli/*/tasks.py
+    logging.getLogger("huey").setLevel(logging.WARNING)  # keep runserver's console readable
+    options = settings.HUEY.get("consumer", {})
+    consumer = InProcessConsumer(
+        HUEY,
+        workers=options.get("workers", 2),
+        worker_type="thread",
+        flush_locks=True,  # a lock left by a demo killed mid-sweep
+        shutdown_timeout=5,
+    )
+    consumer.start()
+    return consumer
