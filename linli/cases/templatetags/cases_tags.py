@@ -190,8 +190,10 @@ def event_details(event) -> list[str]:
         lines.append(_("Category: %(old)s → %(new)s") % {"old": data["category"][0] or "—", "new": data["category"][1]})
     if data.get("overrode_proposal"):
         lines.append(_("The proposed unit was overridden."))
+    if data.get("from_unit"):
+        lines.append(_("From: %(unit)s") % {"unit": data["from_unit"]})
     if data.get("assists"):
-        lines.append(_("Assisting units: %(codes)s") % {"codes": ", ".join(data["assists"])})
+        lines.append(_("Assisting units: %(names)s") % {"names": ", ".join(data["assists"])})
     if data.get("rating"):
         lines.append(_("Rating: %(rating)s") % {"rating": _label(Rating, data["rating"])})
     if data.get("reopened"):

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from linli.accounts.http import AuthedHttpRequest
 from linli.cases import services, workflow
 from linli.cases.forms import ActionForm, leaf_categories, units_for
-from linli.cases.models import CaseAttachment, CoHandler, Status, WorkOrder, unit_ids_of
+from linli.cases.models import CaseAttachment, CoHandler, HandlingUnit, Status, WorkOrder, unit_ids_of
 
 TASKS_PAGE_SIZE = 25
 OWN_REPORTS_LIMIT = 20
@@ -120,12 +120,28 @@ def _map_point(case: WorkOrder) -> dict | None:
     return {"lat": case.lat, "lng": case.lng, "boundary": grid.boundary if grid is not None else None}
 
 
+def _name_units(events: list) -> None:
+    """Events store unit codes; show the units' names (in memory only, one query for the page)."""
+    codes = {c for e in events for c in (e.data or {}).get("assists", [])}
+    codes |= {e.data["from_unit"] for e in events if (e.data or {}).get("from_unit")}
+    if not codes:
+        return
+    names = dict(HandlingUnit.objects.filter(code__in=codes).values_list("code", "name"))
+    for e in events:
+        data = e.data or {}
+        if data.get("assists"):
+            data["assists"] = [names.get(c, c) for c in data["assists"]]
+        if data.get("from_unit"):
+            data["from_unit"] = names.get(data["from_unit"], data["from_unit"])
+
+
 def _render_case(request: AuthedHttpRequest, case: WorkOrder, bound: ActionForm | None = None, status: int = 200):
     events = list(
         case.events.select_related("unit").prefetch_related(
             Prefetch("attachments", queryset=CaseAttachment.objects.order_by("pk"))
         )
     )
+    _name_units(events)
     reporter = _reporter_view(request.user, case)
     for e in events:
         hide = reporter["reporter_hidden"] and e.actor_id is not None and e.actor_id == case.reporter_id

@@ -12,6 +12,7 @@
     var map = L.map(box, { attributionControl: !!tiles, zoomControl: true, scrollWheelZoom: false, zoomSnap: 0.25 });
     if (tiles) L.tileLayer(tiles, { attribution: box.dataset.attribution || "", maxZoom: 19 }).addTo(map);
     var point = L.latLng(p.lat, p.lng);
+    map.setView(point, 17);  // a view first: vector layers need one to draw
     var bounds = L.latLngBounds([point, point]);
     if (p.boundary) {
       try {
@@ -20,7 +21,6 @@
       } catch (e) { /* a malformed boundary must not hide the point */ }
     }
     L.circleMarker(point, POINT_STYLE).addTo(map);
-    if (bounds.getNorthEast().equals(bounds.getSouthWest())) map.setView(point, 17);
-    else map.fitBounds(bounds, { padding: [16, 16], maxZoom: 18 });
+    if (!bounds.getNorthEast().equals(bounds.getSouthWest())) map.fitBounds(bounds, { padding: [16, 16], maxZoom: 18 });
   });
 })();
