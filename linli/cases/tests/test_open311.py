@@ -506,3 +506,18 @@ def test_client_command_creates_lists_and_disables(world):
     call_command("open311_client", "disable", str(client.pk), stdout=StringIO())
     error_of(post(api_key=key, **data), 403)
     assert WorkOrder.objects.filter(open311_client=client, status=Status.SUBMITTED).count() == 1
+
+
+def test_request_list_queries_do_not_grow_with_the_rows(world, django_assert_max_num_queries):
+    for grid in ("A1-1", "A1-2"):
+        open_case(world, grid=grid, category="0202")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert len(get("requests").json()) == 2
+    for grid in ("A1-1", "A1-2", "A2-1", "B1-1"):
+        case = open_case(world, grid=grid, category="0103")
+        services.act(world.users["street" if grid != "B1-1" else "street_b"], case.pk, "reject", note="不属实")
+    with django_assert_max_num_queries(len(few) + 1):  # + the reasons of the rejected cases, in one query
+        assert len(get("requests").json()) == 6
