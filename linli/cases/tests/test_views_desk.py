@@ -172,6 +172,8 @@ def test_filters(world, client_for):
     assert ids(area=world.areas["A2"].pk) == {str(vendor.pk)}
     assert ids(area=world.areas["A1-2"].pk) == {str(hotline.pk)}
     assert ids(overdue="on") == {str(vendor.pk)}
+    _set(lamp, warn_at=timezone.now() - dt.timedelta(minutes=5), resolve_due=timezone.now() + dt.timedelta(hours=1))
+    assert ids(status="due_soon") == {str(lamp.pk)}
     assert ids(channel="hotline") == {str(hotline.pk)}
     assert ids(q=lamp.number) == {str(lamp.pk)}
     assert ids(q="占道 卖菜") == {str(vendor.pk)}

@@ -127,6 +127,7 @@ class QueueFilterForm(forms.Form):
         ("returned", gettext_lazy("Returned")),
         ("escalated", gettext_lazy("Escalated")),
         ("suspension", gettext_lazy("Suspension requested")),
+        ("due_soon", gettext_lazy("Due soon")),
     ]
 
     q = forms.CharField(
@@ -175,6 +176,8 @@ class QueueFilterForm(forms.Form):
             qs = qs.filter(escalated_to__isnull=False)
         elif status == "suspension":
             qs = qs.filter(suspension_requested=True)
+        elif status == "due_soon":
+            qs = qs.filter(warn_at__lte=now, resolve_due__gte=now).exclude(status=Status.SUSPENDED)
         if d["category"]:
             qs = qs.filter(category__parent=d["category"])
         if d["area"]:
@@ -456,6 +459,9 @@ class IntakeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if not ((data.get("caller_name") or "").strip() or data.get("anonymous") or self.resident_obj is not None):
+            if "caller_name" not in self.errors:
+                self.add_error("caller_name", _("Write down the caller's name, or mark the call anonymous."))
         if any(name in self.errors for name in ("house", "resident", "grid", "lat", "lng", "crs")):
             return data  # the place field already says what is wrong
         lat, lng = data.get("lat"), data.get("lng")
