@@ -371,11 +371,11 @@ def _load(actor, pk: int, action: str, expected_version: int | None) -> tuple[Wo
         )
     workflow.check(case.status, action)
     if actor is not None:
-        _authorize(actor, case, spec)
+        authorize(actor, case, spec)
     return case, spec
 
 
-def _authorize(actor, case: WorkOrder, spec: workflow.Action) -> None:
+def authorize(actor, case: WorkOrder, spec: workflow.Action) -> None:
     if not actor.has_linli_perm(spec.permission):
         raise PermissionDenied(_("You do not have permission to do this."))
     perm_action = spec.permission.split(".", 1)[1]

@@ -48,7 +48,7 @@ def can(user, case: WorkOrder, action: str) -> bool:
     if spec is None or case.status not in spec.sources or not _state_allows(case, action):
         return False
     try:
-        services._authorize(user, case, spec)
+        services.authorize(user, case, spec)
     except PermissionDenied:
         return False
     return True
@@ -221,7 +221,7 @@ def _refusal(user, case: WorkOrder, spec: workflow.Action) -> str:
     """Why the action cannot be taken, in the words of the workflow or services."""
     try:
         workflow.check(case.status, spec.code)
-        services._authorize(user, case, spec)
+        services.authorize(user, case, spec)
     except (workflow.TransitionError, PermissionDenied) as exc:
         return str(exc) or _("You may not do this on this case.")
     if spec.code in ("approve_suspend", "deny_suspend"):
