@@ -21,8 +21,10 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -241,7 +243,7 @@ def deliver(notifications, channels: tuple[Channel, ...] | None = None) -> dict[
     return counts
 
 
-def _claim(n: Notification, channel: str, row: dict | None) -> int | None:
+def _claim(n: Notification, channel: str, row: Mapping[str, Any] | None) -> int | None:
     """The id of a Delivery row this worker now owns (status pending), or None if it is not ours to send."""
     if row is None:
         try:

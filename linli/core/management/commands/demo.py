@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import cast
 
 from django.conf import settings
 from django.core.management import call_command
@@ -89,7 +90,7 @@ def start_jobs() -> Consumer | None:
         return None
     autodiscover_modules("tasks")  # as run_huey does: registers linli/*/tasks.py
     logging.getLogger("huey").setLevel(logging.WARNING)  # keep runserver's console readable
-    options = settings.HUEY.get("consumer", {})
+    options = cast(dict, settings.HUEY.get("consumer", {}))
     consumer = InProcessConsumer(
         HUEY,
         workers=options.get("workers", 2),
