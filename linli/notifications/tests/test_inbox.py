@@ -132,3 +132,16 @@ def test_context_processor_counts_lazily(world, django_assert_num_queries):
         assert context["inbox_unread"]
     request.user = type("Anon", (), {"is_authenticated": False})()
     assert inbox_context(request) == {"inbox_unread": 0}
+
+
+def test_inbox_queries_do_not_grow_with_the_page(world, client_for, django_assert_max_num_queries):
+    grid = world.users["grid"]
+    c = client_for("grid")
+    Notification.objects.bulk_create([Notification(user=grid, kind="overdue", title="超期", url="/cases/1/")])
+    with django_assert_max_num_queries(12) as few:
+        c.get(INBOX)
+    Notification.objects.bulk_create(
+        [Notification(user=grid, kind="overdue", title=f"超期 {i}", url=f"/cases/{i}/") for i in range(40)]
+    )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        c.get(INBOX)
