@@ -220,14 +220,16 @@ def return_reasons(cases: Iterable[WorkOrder]) -> dict[int, str]:
 def propose_units(cases: Iterable[WorkOrder]) -> dict[int, HandlingUnit]:
     """routing.route for every case lacking a proposed unit, with one query for all of them: the most
     specific rule wins (leaf over top level over any category; smaller area over larger)."""
-    todo = []
+    todo: list[tuple[WorkOrder, list[int | None], list[int | None]]] = []
     for case in cases:
         if case.proposed_unit_id is None:
             category = case.category or case.suggested_category
-            cats = [category.pk, category.parent_id] if category else []
-            cats = [c for c in cats if c] + [None]
-            areas = [a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a]
-            todo.append((case, cats, areas + [None]))
+            known = [category.pk, category.parent_id] if category else []
+            cats: list[int | None] = [c for c in known if c]
+            areas: list[int | None] = [
+                a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a
+            ]
+            todo.append((case, [*cats, None], [*areas, None]))
     if not todo:
         return {}
     cat_ids = {c for _, cats, _ in todo for c in cats if c}
@@ -267,14 +269,18 @@ def enrich(cases: list[WorkOrder], user) -> None:
     scope_units = set(HandlingUnit.objects.for_user(user, "dispatch").filter(active=True).values_list("pk", flat=True))
     dupes = duplicates.candidates_for_many(cases, WorkOrder.objects.for_user(user, "view"))
     for case in cases:
-        case.return_reason = reasons.get(case.pk, "")
-        case.unit_to_propose = case.proposed_unit if case.proposed_unit_id else routed.get(case.pk)
-        case.unit_allowed = _dispatchable(case, case.unit_to_propose, scope_units)
+        unit = case.proposed_unit if case.proposed_unit_id else routed.get(case.pk)
         suggested = case.suggested_category if case.suggested_category and case.suggested_category.is_leaf else None
-        case.category_to_use = case.category or suggested
-        case.duplicate_candidates = dupes.get(case.pk, [])
-        case.can_dispatch = case.status in WAITING_STATUSES
-        case.can_merge = case.status in workflow.ACTIONS["merge"].sources
+        # display-only attributes for the row templates
+        case.__dict__.update(
+            return_reason=reasons.get(case.pk, ""),
+            unit_to_propose=unit,
+            unit_allowed=_dispatchable(case, unit, scope_units),
+            category_to_use=case.category or suggested,
+            duplicate_candidates=dupes.get(case.pk, []),
+            can_dispatch=case.status in WAITING_STATUSES,
+            can_merge=case.status in workflow.ACTIONS["merge"].sources,
+        )
 
 
 def _queue_rows(qs: QuerySet) -> QuerySet:
