@@ -63,3 +63,26 @@ def ensure_demo_accounts(street: Area) -> list[Login]:
             scope = str(_("whole platform")) if code != "provider" else str(_("own catalogue and orders"))
         logins.append(Login(code, role.name_zh, scope))
     return logins
+
+
+@transaction.atomic
+def join_demo_units(street: Area) -> None:
+    """Put the demo accounts into the handling units of the demo street (created by the case generator):
+    the community and grid workers into their 居委会, the property account into its company, the department
+    handler into the street's 城管. Safe to run again."""
+    from linli.cases.models import HandlingUnit
+
+    community = Area.objects.filter(level="community", street=street).order_by("code").first()
+    estate = Estate.objects.filter(community=community).order_by("code").first()
+    users = {u.username: u for u in User.objects.filter(username__in=["community", "grid", "property", "handler"])}
+    memberships = [
+        (f"c-{community.code}" if community else "", ("community", "grid")),
+        (f"s-{street.code}-urban", ("handler",)),
+    ]
+    for code, names in memberships:
+        unit = HandlingUnit.objects.filter(code=code).first()
+        if unit is not None:
+            unit.members.add(*[users[n] for n in names if n in users])
+    if estate is not None and "property" in users:
+        for unit in HandlingUnit.objects.filter(kind="property", estates=estate):
+            unit.members.add(users["property"])

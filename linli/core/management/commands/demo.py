@@ -9,10 +9,11 @@ from typing import cast
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from huey.consumer import Consumer
 
-from linli.core.generate.accounts import ensure_demo_accounts
+from linli.core.generate.accounts import ensure_demo_accounts, join_demo_units
 from linli.core.generate.plan import DEFAULT_DISTRICT
 from linli.core.generate.run import generate
 from linli.places.models import Area
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Reusing the data in {settings.DATABASES['default']['NAME']}.")
         logins = ensure_demo_accounts(street)
+        self._ensure_cases(street)
         url = f"http://{host}:{port}/"
         self.stdout.write("")
         self.stdout.write(f"Linli demo at {url}  — password for every account: {settings.DEMO_PASSWORD}")
@@ -71,6 +73,22 @@ class Command(BaseCommand):
         finally:
             if jobs is not None:
                 jobs.stop(graceful=True)
+
+    def _ensure_cases(self, street: Area) -> None:
+        """Work orders once: handling units and routing for the street, a history of cases (most closed,
+        some open, a few overdue), the demo accounts in their units, and the KPI roll-up."""
+        from linli.cases import rollup
+        from linli.cases.models import WorkOrder
+        from linli.core.generate.cases import generate_cases
+
+        if not WorkOrder.objects.filter(street=street).exists():
+            self.stdout.write("Generating work-order history for the demo street…")
+            summary = generate_cases("tiny", stream=self.stderr._out)
+            start = WorkOrder.objects.order_by("submitted_at").values_list("submitted_at", flat=True).first()
+            if start is not None:
+                rollup.rebuild_range(timezone.localdate(start), timezone.localdate())
+            self.stdout.write(f"  {summary.cases:,} cases ({summary.open:,} open) in {summary.seconds:.1f} s")
+        join_demo_units(street)
 
 
 class InProcessConsumer(Consumer):
