@@ -134,8 +134,10 @@ def test_index_links_and_counts(world, admin):
     for name in ("categories", "units", "routing", "keywords", "deadlines", "calendar", "clients"):
         assert reverse(f"cases:config-{name}") in html
     top = Category.objects.filter(parent__isnull=True).count()
-    assert f"{top} top-level" in html or f"{top} 个一级" in html or str(top) in html
-    assert f"{HandlingUnit.objects.count()} " in html
+    leaf = Category.objects.filter(parent__isnull=False).count()
+    assert f"{top} top-level, {leaf} second-level, 0 inactive" in html
+    assert f"{HandlingUnit.objects.count()} units" in html
+    assert f"{RoutingRule.objects.count()} rules" in html
 
 
 # ---------------------------------------------------------------------------- categories

@@ -104,6 +104,11 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
     categories = _categories(user)
     model = ClassifierModel.objects.filter(active=True).order_by("-created_at", "-pk").first()
     year = timezone.localdate().year
+    n_units = _units(user).count()
+    n_rules = RoutingRule.objects.for_user(user, "configure").count()
+    n_keywords = KeywordRule.objects.for_user(user, "configure").count()
+    n_policies = DeadlinePolicy.objects.for_user(user, "configure").count()
+    n_days = CalendarDay.objects.filter(date__year=year).count()
     sections = [
         (
             "cases:config-categories",
@@ -119,20 +124,20 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
         (
             "cases:config-units",
             _("Handling units"),
-            _("%(n)s units, %(off)s inactive")
-            % {"n": _units(user).count(), "off": _units(user).filter(active=False).count()},
+            ngettext("%(n)s unit, %(off)s inactive", "%(n)s units, %(off)s inactive", n_units)
+            % {"n": n_units, "off": _units(user).filter(active=False).count()},
             _("Who cases can be dispatched to, the area each serves, and its members."),
         ),
         (
             "cases:config-routing",
             _("Routing rules"),
-            _("%(n)s rules") % {"n": RoutingRule.objects.for_user(user, "configure").count()},
+            ngettext("%(n)s rule", "%(n)s rules", n_rules) % {"n": n_rules},
             _("Category × area → the unit proposed to the dispatcher. The most specific rule wins."),
         ),
         (
             "cases:config-keywords",
             _("Keyword rules and classifier"),
-            _("%(n)s keywords") % {"n": KeywordRule.objects.for_user(user, "configure").count()}
+            ngettext("%(n)s keyword", "%(n)s keywords", n_keywords) % {"n": n_keywords}
             + (
                 " · "
                 + _("model of %(when)s, %(acc)s%% held-out accuracy")
@@ -148,14 +153,18 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
         (
             "cases:config-deadlines",
             _("Deadline policies"),
-            _("%(n)s policies") % {"n": DeadlinePolicy.objects.for_user(user, "configure").count()},
+            ngettext("%(n)s policy", "%(n)s policies", n_policies) % {"n": n_policies},
             _("Response and resolution limits by category and priority, in working or natural time."),
         ),
         (
             "cases:config-calendar",
             _("Working-day calendar"),
-            _("%(n)s changes to the statutory calendar in %(year)s")
-            % {"n": CalendarDay.objects.filter(date__year=year).count(), "year": year},
+            ngettext(
+                "%(n)s change to the statutory calendar in %(year)s",
+                "%(n)s changes to the statutory calendar in %(year)s",
+                n_days,
+            )
+            % {"n": n_days, "year": year},
             _("Statutory holidays, adjusted working days and your own changes."),
         ),
         (
@@ -275,7 +284,7 @@ class UnitForm(forms.Form):
         max_length=40,
         help_text=gettext_lazy("Letters, digits and hyphens, e.g. a-urban. Used in exports."),
     )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=gettext_lazy("Unit name"), max_length=100)
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=HandlingUnit.Kind.choices)
     area = AreaChoiceField(
         label=gettext_lazy("Area served"),
@@ -562,6 +571,15 @@ class TryForm(forms.Form):
     text = forms.CharField(label=gettext_lazy("Report text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def _pct(p: float) -> str:
+    """A probability as a percentage people can read: "<1%" rather than "0%", ">99%" rather than "100%"."""
+    if p < 0.005:
+        return "<1%"
+    if p > 0.995:
+        return ">99%"
+    return f"{round(p * 100)}%"
+
+
 def _label_of(codes: list[str]) -> dict[str, Category]:
     return {c.code: c for c in Category.objects.filter(code__in=codes)}
 
@@ -584,9 +602,9 @@ def keyword_list(request: AuthedHttpRequest) -> HttpResponse:
         suggestion = {
             "category": labels.get(s.code),
             "code": s.code,
-            "confidence": round(s.confidence * 100),
+            "confidence": _pct(s.confidence),
             "keywords": s.matched_keywords,
-            "alternatives": [(labels.get(c), c, round(p * 100)) for c, p in s.alternatives if c != s.code],
+            "alternatives": [(labels.get(c), c, _pct(p)) for c, p in s.alternatives if c != s.code],
         }
     model = ClassifierModel.objects.filter(active=True).order_by("-created_at", "-pk").first()
     return render(
@@ -825,7 +843,7 @@ class DayForm(forms.Form):
         widget=forms.RadioSelect,
     )
     name = forms.CharField(
-        label=gettext_lazy("Name"),
+        label=gettext_lazy("Description"),
         max_length=100,
         required=False,
         help_text=gettext_lazy("Shown on the calendar, e.g. 春节调休上班 or a local holiday."),
@@ -847,7 +865,7 @@ def _months(year: int, overrides: dict[dt.date, CalendarDay]) -> list[dict]:
     for month in range(1, 13):
         weeks = []
         for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            days = []
+            days: list[dict | None] = []
             for d in week:
                 if d.month != month:
                     days.append(None)
@@ -855,15 +873,16 @@ def _months(year: int, overrides: dict[dt.date, CalendarDay]) -> list[dict]:
                 working = cal.is_working_day(d)
                 weekend = d.weekday() >= 5
                 kind = "work" if working else "off"
+                name = cal.day_name(d)
                 if working and weekend:
                     kind = "adjusted"
-                elif not working and not weekend:
+                elif not working and (not weekend or (name and d in holidays.DAYS)):
                     kind = "holiday"
                 days.append(
                     {
                         "date": d,
                         "kind": kind,
-                        "name": cal.day_name(d),
+                        "name": name,
                         "override": d in overrides,
                         "today": d == today,
                     }
@@ -873,15 +892,25 @@ def _months(year: int, overrides: dict[dt.date, CalendarDay]) -> list[dict]:
     return months
 
 
+def _statutory(year: int, overrides: dict[dt.date, CalendarDay]) -> list[dict]:
+    """The year's holidays as the notice lists them: name, days off (first, last, count), adjusted working
+    days, and whether any of those dates is overridden here."""
+    groups: dict[str, dict] = {}
+    for d, working in sorted(holidays.DAYS.items()):
+        if d.year != year:
+            continue
+        name = holidays.NAMES.get(d, "").removesuffix("调休上班")
+        g = groups.setdefault(name, {"name": name, "off": [], "work": [], "changed": False})
+        g["work" if working else "off"].append(d)
+        g["changed"] = g["changed"] or d in overrides
+    return sorted(groups.values(), key=lambda g: (g["off"] or g["work"])[0])
+
+
 @configure_view
 def calendar_view(request: AuthedHttpRequest) -> HttpResponse:
     year = _year(request)
     overrides = {d.date: d for d in CalendarDay.objects.filter(date__year=year)}
-    statutory = [
-        {"date": d, "working": w, "name": holidays.NAMES.get(d, ""), "override": overrides.get(d)}
-        for d, w in sorted(holidays.DAYS.items())
-        if d.year == year
-    ]
+    statutory = _statutory(year, overrides)
     weekday_names = [pycalendar.day_abbr[i] for i in range(7)]
     return render(
         request,
