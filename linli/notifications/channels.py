@@ -237,7 +237,8 @@ def deliver(notifications, channels: tuple[Channel, ...] | None = None) -> dict[
             Delivery.objects.filter(pk=delivery_id).update(
                 status=result.status, detail=result.detail[:300], at=timezone.now()
             )
-            counts[result.status] = counts.get(result.status, 0) + 1
+            status = str(result.status)
+            counts[status] = counts.get(status, 0) + 1
         if unreachable >= GIVE_UP_AFTER:
             logger.warning("channel %s: gateway unreachable, the rest is left for the retry job", channel.name)
     return counts
