@@ -39,13 +39,15 @@ _state: dict = {"model_id": None, "model": None, "model_checked": 0.0, "rules": 
 
 
 def load_samples(name: str) -> list[tuple[str, str, float]]:
-    """The shipped corpus `data/<name>.jsonl` as (text, leaf code, 1.0) samples."""
+    """The shipped corpus `data/<name>*.jsonl` (every author's file: train.jsonl, train2.jsonl …)
+    as (text, leaf code, 1.0) samples."""
     out = []
-    with (DATA_DIR / f"{name}.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                out.append((row["text"], row["code"], 1.0))
+    for path in sorted(DATA_DIR.glob(f"{name}*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    row = json.loads(line)
+                    out.append((row["text"], row["code"], 1.0))
     return out
 
 

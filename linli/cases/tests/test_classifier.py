@@ -115,6 +115,22 @@ def test_corpus_sets_are_independent_and_cover_every_leaf(heldout):
             assert jaccard <= 0.8, f"held-out text too close to a training text: {text} ~ {train_set[i][0]}"
 
 
+def test_second_authors_corpus_covers_every_leaf_apart_from_heldout(heldout):
+    second = service.load_samples("train2")
+    codes = [c for _t, c, _w in second]
+    assert set(codes) == LEAVES and min(codes.count(c) for c in LEAVES) >= 15
+    assert all(6 <= len(t) <= 120 for t, _c, _w in second)
+    texts = [t for t, _c, _w in second]
+    assert len(set(texts)) == len(texts)
+    assert set(second) <= set(service.load_samples("train"))  # training reads every train*.jsonl
+    assert not set(texts) & {t for t, _c, _w in heldout}
+    held_grams = [_bigrams(t) for t, _c, _w in heldout]
+    for text in texts:
+        grams = _bigrams(text)
+        closest = max(len(grams & h) / len(grams | h) for h in held_grams)
+        assert closest <= 0.8, f"training text too close to a held-out text: {text}"
+
+
 # ------------------------------------------------------------------- with the database
 
 
