@@ -491,10 +491,20 @@ def _unit(unit) -> HandlingUnit:
     return found
 
 
+def area_chain(case: WorkOrder) -> list[int]:
+    """The case's area ids from the smallest up: grid, community, street, district, city."""
+    return [a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a]
+
+
+def serves(case: WorkOrder, unit: HandlingUnit | None, scope_unit_ids: set[int]) -> bool:
+    """dispatchable_units() for one unit without a query, given the ids of the units in the dispatcher's scope."""
+    return unit is not None and unit.active and (unit.area_id in area_chain(case) or unit.pk in scope_unit_ids)
+
+
 def dispatchable_units(actor, case: WorkOrder):
     """Units a case may go to: those serving the case's own areas (its grid up to the city) and those
     inside the dispatcher's own scope. A community cannot hand its case to another street's community."""
-    chain = [a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a]
+    chain = area_chain(case)
     units = HandlingUnit.objects.filter(active=True)
     if actor is None:
         return units

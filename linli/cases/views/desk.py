@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from linli.accounts.http import AuthedHttpRequest
-from linli.cases import duplicates, services, workflow
+from linli.cases import duplicates, routing, services, workflow
 from linli.cases.forms import units_for
 from linli.cases.models import (
     OPEN_STATUSES,
@@ -37,7 +37,6 @@ from linli.cases.models import (
     Channel,
     HandlingUnit,
     Priority,
-    RoutingRule,
     Status,
     WorkOrder,
 )
@@ -218,45 +217,10 @@ def return_reasons(cases: Iterable[WorkOrder]) -> dict[int, str]:
 
 
 def propose_units(cases: Iterable[WorkOrder]) -> dict[int, HandlingUnit]:
-    """routing.route for every case lacking a proposed unit, with one query for all of them: the most
-    specific rule wins (leaf over top level over any category; smaller area over larger)."""
-    todo: list[tuple[WorkOrder, list[int | None], list[int | None]]] = []
-    for case in cases:
-        if case.proposed_unit_id is None:
-            category = case.category or case.suggested_category
-            known = [category.pk, category.parent_id] if category else []
-            cats: list[int | None] = [c for c in known if c]
-            areas: list[int | None] = [
-                a for a in (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id) if a
-            ]
-            todo.append((case, [*cats, None], [*areas, None]))
-    if not todo:
-        return {}
-    cat_ids = {c for _, cats, _ in todo for c in cats if c}
-    area_ids = {a for _, _, areas in todo for a in areas if a}
-    rules = list(
-        RoutingRule.objects.filter(
-            Q(category__isnull=True) | Q(category_id__in=cat_ids),
-            Q(area__isnull=True) | Q(area_id__in=area_ids),
-            unit__active=True,
-        ).select_related("unit")
-    )
-    proposed = {}
-    for case, cats, areas in todo:
-        fitting = [r for r in rules if r.category_id in cats and r.area_id in areas]
-        if fitting:
-            best = min(fitting, key=lambda r: (cats.index(r.category_id), areas.index(r.area_id)))
-            proposed[case.pk] = best.unit
-    return proposed
-
-
-def _dispatchable(case: WorkOrder, unit: HandlingUnit | None, scope_units: set[int]) -> bool:
-    """services.dispatchable_units without a query per row: an active unit serving one of the case's
-    areas, or one inside the dispatcher's scope."""
-    if unit is None or not unit.active:
-        return False
-    chain = (case.grid_id, case.community_id, case.street_id, case.district_id, case.city_id)
-    return unit.area_id in chain or unit.pk in scope_units
+    """routing.route for every case lacking a proposed unit, with one query for all of them."""
+    todo = [case for case in cases if case.proposed_unit_id is None]
+    units = routing.route_many([(case.category or case.suggested_category, services.area_chain(case)) for case in todo])
+    return {case.pk: unit for case, unit in zip(todo, units, strict=True) if unit is not None}
 
 
 def enrich(cases: list[WorkOrder], user) -> None:
@@ -275,7 +239,7 @@ def enrich(cases: list[WorkOrder], user) -> None:
         case.__dict__.update(
             return_reason=reasons.get(case.pk, ""),
             unit_to_propose=unit,
-            unit_allowed=_dispatchable(case, unit, scope_units),
+            unit_allowed=services.serves(case, unit, scope_units),
             category_to_use=case.category or suggested,
             duplicate_candidates=dupes.get(case.pk, []),
             can_dispatch=case.status in WAITING_STATUSES,
