@@ -13,10 +13,8 @@ class CasesConfig(AppConfig):
 
         from linli.cases.models import CalendarDay
 
-        def _invalidate(**kwargs):
-            from linli.cases import workcal
+        from linli.cases import workcal
 
-            workcal.invalidate()
-
-        post_save.connect(_invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.save")
-        post_delete.connect(_invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.delete")
+        # workcal.invalidate is a module function, so the default weak reference keeps it alive
+        post_save.connect(workcal.invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.save")
+        post_delete.connect(workcal.invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.delete")

@@ -21,6 +21,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("cases:my-cases", _("My reports"), "cases.report", {"roles": {"resident"}}),
     ("cases:tasks", _("My tasks"), "cases.handle", {}),
     ("cases:workbench", _("Dispatch desk"), "cases.dispatch", {}),
+    ("cases:intake", _("Hotline call"), "cases.intake", {"secondary": True}),
     ("cases:overview", _("Case overview"), "cases.supervise", {}),
     ("cases:analysis", _("Hot spots"), "cases.supervise", {"secondary": True}),
     ("notifications:inbox", _("Inbox"), None, {}),
