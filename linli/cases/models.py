@@ -671,13 +671,16 @@ class Open311Token(models.Model):
 class CaseDayStat(models.Model):
     """Daily roll-up of cases by the day they were reported (linli/cases/rollup.py builds it; KPIs read it).
 
-    Grain "g": one row per day × grid (with its community, street, district, city) × top category × lead
-    unit. Grain "s": one row per day × street × top category, for district- and city-wide tables. Counts
-    describe the cases reported that day as they stood when the day was last rebuilt (see kpi.py)."""
+    One row per day and grain: "g" grid (with its community, street, district, city) × top category × lead
+    unit; "s" street × top category; "u" street × lead unit; "a" street alone. The coarse grains serve
+    district- and city-wide tables without reading the grid rows. Counts describe the cases reported that
+    day as they stood when the day was last rebuilt (see kpi.py)."""
 
     class Grain(models.TextChoices):
-        GRID = "g", _("grid")
-        STREET = "s", _("street")
+        GRID = "g", _("grid × category × unit")
+        STREET = "s", _("street × category")
+        UNIT = "u", _("street × unit")
+        AREA = "a", _("street")
 
     day = models.DateField()
     grain = models.CharField(max_length=1, choices=Grain.choices)
