@@ -14,6 +14,7 @@ from django.utils.module_loading import autodiscover_modules
 from huey.consumer import Consumer
 
 from linli.core.generate.accounts import ensure_demo_accounts, join_demo_units
+from linli.core.generate.live import open_demo_cases
 from linli.core.generate.plan import DEFAULT_DISTRICT
 from linli.core.generate.run import generate
 from linli.places.models import Area
@@ -89,6 +90,9 @@ class Command(BaseCommand):
                 rollup.rebuild_range(timezone.localdate(start), timezone.localdate())
             self.stdout.write(f"  {summary.cases:,} cases ({summary.open:,} open) in {summary.seconds:.1f} s")
         join_demo_units(street)
+        live = open_demo_cases(street)
+        if live:
+            self.stdout.write(f"  {live} cases happening now (new, being handled, due soon, overdue)")
 
 
 class InProcessConsumer(Consumer):
