@@ -21,17 +21,20 @@ into another case.
 Counts are shown beside every rate; a rate with no cases to divide by is shown as "—", never as 0 %.
 
 Data: whole past days come from the daily roll-up (rollup.py, CaseDayStat); today is counted live from
-WorkOrder with the same SQL, so today's figures are exact. Both are restricted to the user's
-`cases.supervise` scope (rollup.scope_filter); scopes the roll-up cannot express (estates, houses) are
-counted live for the whole period.
+WorkOrder with the same SQL (shared between requests for at most a minute), so today's figures are current.
+Both are restricted to the user's `cases.supervise` scope (rollup.scope_filter); scopes the roll-up cannot
+express (estates, houses) are counted live for the whole period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 from dataclasses import dataclass, field, fields
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -50,6 +53,9 @@ SUPERVISE = "cases.supervise"
 CHILD_LEVEL = {"city": "district", "district": "street", "street": "community", "community": "grid", "grid": "grid"}
 LEVEL_ORDER = ("city", "district", "street", "community", "grid")
 MAX_DAYS = 731
+# today's live counts are shared for a minute between requests for the same scope (not in tests, which
+# change cases between two requests and expect to see it)
+LIVE_CACHE_SECONDS = 0 if settings.MODE == "test" else 60
 
 # key, label, numerator, denominator (None: a mean, not a rate)
 METRICS = (
@@ -287,10 +293,7 @@ def count(
     live_from = period.start if rollup_q is None else max(period.start, today)
     if rollup_q is not None and period.start < today:
         last = min(period.end, today - dt.timedelta(days=1))
-        grain = CaseDayStat.Grain.GRID
-        if rollup.street_grain_fits(scope) and set(dims) <= {"street_id", "district_id", "city_id", "top_code", "day"}:
-            if area is None or area.level in (codes.CITY, codes.DISTRICT, codes.STREET):
-                grain = CaseDayStat.Grain.STREET
+        grain = rollup.grain_for(scope, dims, area.level if area else None, top_code)
         rows = CaseDayStat.objects.filter(rollup_q, area_q(area), grain=grain, day__gte=period.start, day__lte=last)
         if top_code:
             rows = rows.filter(top_code=top_code)
@@ -300,19 +303,42 @@ def count(
         else:
             fold([rows.aggregate(**sums)])
     if period.end >= today or rollup_q is None:
-        start, end = _bounds(live_from, min(period.end, today))
-        cases = WorkOrder.objects.for_user(user, "supervise").filter(
-            area_q(area), submitted_at__gte=start, submitted_at__lt=end
-        )
-        if top_code:
-            cases = cases.filter(category__code__startswith=top_code)
-        if "day" in dims:
-            cases = cases.annotate(day=TruncDate("submitted_at"))
-        fold(rollup.aggregate(cases, dims, now))
+        last_live = min(period.end, today)
+        key = _live_key(scope, dims, area, top_code, live_from, last_live)
+        rows = cache.get(key) if key else None
+        if rows is None:
+            start, end = _bounds(live_from, last_live)
+            cases = WorkOrder.objects.for_user(user, "supervise").filter(
+                area_q(area), submitted_at__gte=start, submitted_at__lt=end
+            )
+            if top_code:
+                cases = cases.filter(category__code__startswith=top_code)
+            if "day" in dims:
+                cases = cases.annotate(day=TruncDate("submitted_at"))
+            rows = rollup.aggregate(cases, dims, now)
+            if key:
+                cache.set(key, rows, LIVE_CACHE_SECONDS)
+        fold(rows)
     # a grouped query over no rows says nothing; an aggregate over none returns one row of zeros
     if not dims and not out:
         out[()] = Counts()
     return out
+
+
+def _live_key(scope: Scope, dims, area: Area | None, top_code: str, start: dt.date, end: dt.date) -> str:
+    """Cache key of a live count: the scope's places, the grouping and filters (or '' when not cached)."""
+    if not LIVE_CACHE_SECONDS or scope.estate_ids or scope.house_ids or scope.resident_ids:
+        return ""
+    places = (
+        "all"
+        if scope.all
+        else ";".join(
+            ",".join(map(str, sorted(ids)))
+            for ids in (scope.city_ids, scope.district_ids, scope.street_ids, scope.community_ids, scope.grid_ids)
+        )
+    )
+    raw = f"{places}|{','.join(dims)}|{area.pk if area else ''}|{top_code}|{start}|{end}"
+    return "linli:kpi-live:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def totals(user, period: Period, area: Area | None = None, *, now: dt.datetime | None = None) -> Counts:

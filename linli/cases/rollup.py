@@ -4,9 +4,12 @@ Every case belongs to the day it was reported (local time, settings.TIME_ZONE). 
 the counts of `AGGREGATES` (definitions in kpi.py) at two grains:
 
     "g"  day × grid × community × street × district × city × top category × lead unit
-    "s"  day × street × district × city × top category        (district- and city-wide tables)
+    "s"  day × street × district × city × top category        (district- and city-wide analysis)
+    "u"  day × street × district × city × lead unit           (district- and city-wide unit tables)
+    "a"  day × street × district × city                       (district- and city-wide area tables, totals)
 
-`rebuild(day)` deletes and rewrites one day (idempotent) with one grouped SELECT per grain and bulk inserts.
+`rebuild(day)` deletes and rewrites one day (idempotent) with one grouped SELECT per grain and bulk inserts,
+rows sorted by place so that one district's or street's rows of a day sit together on disk.
 The counts describe the cases as they stood at the rebuild, so the nightly job (`rebuild_recent`) rewrites
 the last few days and every older day holding a case that changed, or whose response or resolution deadline
 passed, since the previous run. Today is never read from the table: KPIs compute it live with the same
@@ -55,6 +58,14 @@ COUNT_FIELDS = (
 AREA_FIELDS = ("grid_id", "community_id", "street_id", "district_id", "city_id")
 GRID_DIMS = (*AREA_FIELDS, "top_code", "lead_unit_id")
 STREET_DIMS = ("street_id", "district_id", "city_id", "top_code")
+UNIT_DIMS = ("street_id", "district_id", "city_id", "lead_unit_id")
+AREA_DIMS = ("street_id", "district_id", "city_id")
+GRAINS = (
+    (CaseDayStat.Grain.GRID, GRID_DIMS),
+    (CaseDayStat.Grain.STREET, STREET_DIMS),
+    (CaseDayStat.Grain.UNIT, UNIT_DIMS),
+    (CaseDayStat.Grain.AREA, AREA_DIMS),
+)
 BATCH = 2000
 
 # a case counts as accepted (受理) unless it still waits for intake, was not accepted, or was merged
@@ -137,11 +148,33 @@ def rebuild(day: dt.date, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     CaseDayStat.objects.filter(day=day).delete()
     cases = cases_of_day(day)
-    objs = [CaseDayStat(day=day, grain=CaseDayStat.Grain.GRID, **r) for r in aggregate(cases, GRID_DIMS, now)]
-    objs += [CaseDayStat(day=day, grain=CaseDayStat.Grain.STREET, **r) for r in aggregate(cases, STREET_DIMS, now)]
+    objs = []
+    for grain, dims in GRAINS:
+        rows = aggregate(cases, dims, now)
+        rows.sort(key=_place_order)
+        objs += [CaseDayStat(day=day, grain=grain, **r) for r in rows]
     for i in range(0, len(objs), BATCH):
         CaseDayStat.objects.bulk_create(objs[i : i + BATCH])
     return len(objs)
+
+
+def _place_order(row: dict) -> tuple:
+    return tuple(row.get(f) or 0 for f in ("district_id", "street_id", "community_id", "grid_id"))
+
+
+def grain_for(scope: Scope, dims: Iterable[str], area_level: str | None, top_code: str = "") -> str:
+    """The coarsest grain that answers a query grouped by `dims` (and filtered by `top_code`) within `scope`
+    and an area of `area_level` (None: the whole scope)."""
+    wanted = set(dims) - {"day"}
+    if not street_grain_fits(scope) or area_level not in (None, "city", "district", "street"):
+        return CaseDayStat.Grain.GRID
+    if not top_code and wanted <= set(AREA_DIMS):
+        return CaseDayStat.Grain.AREA
+    if not top_code and wanted <= set(UNIT_DIMS):
+        return CaseDayStat.Grain.UNIT
+    if wanted <= set(STREET_DIMS):
+        return CaseDayStat.Grain.STREET
+    return CaseDayStat.Grain.GRID
 
 
 def rebuild_range(start: dt.date, end: dt.date, now: dt.datetime | None = None) -> int:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from linli.cases import kpi, rollup, services
 from linli.cases.models import CaseDayStat, Status, WorkOrder
 from linli.cases.tests.helpers import dispatched, open_case
+from linli.core.scope import Scope
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,8 @@ def test_rollup_equals_live(world, days_ago):
     )[0]
     assert kpi.totals(user, period, now=now).as_dict() == kpi.Counts().add(live).as_dict()
     # by area and by unit too, against a direct grouping of the cases
-    for dims in (("community_id",), ("lead_unit_id",), ("grid_id", "top_code")):
+    # each grain: "a" (street), "u" (unit), "s" (top category), "g" (community, grid × category)
+    for dims in (("street_id",), ("lead_unit_id",), ("top_code",), ("community_id",), ("grid_id", "top_code")):
         direct = {
             tuple(r[d] for d in dims): kpi.Counts().add(r).as_dict()
             for r in rollup.aggregate(
@@ -202,3 +204,15 @@ def test_period_parsing():
     assert p.key == "month" and err
     p, err = kpi.parse_period({"period": "custom", "start": "2026-03-10", "end": "2026-03-01"}, today)
     assert p.key == "month" and err
+
+
+def test_grain_choice():
+    street, community, city = Scope(street_ids={1}), Scope(community_ids={2}), Scope(all=True)
+    assert rollup.grain_for(city, ("district_id",), "city") == "a"
+    assert rollup.grain_for(city, (), None) == "a"
+    assert rollup.grain_for(city, ("lead_unit_id",), "district") == "u"
+    assert rollup.grain_for(city, ("day",), "city", top_code="01") == "s"
+    assert rollup.grain_for(city, ("grid_id",), "city") == "g"
+    assert rollup.grain_for(street, ("community_id",), "street") == "g"
+    assert rollup.grain_for(community, (), None) == "g"  # a community has no coarse rows
+    assert rollup.grain_for(city, (), "community") == "g"

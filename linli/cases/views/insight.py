@@ -31,6 +31,8 @@ from linli.places.models import Area
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RUNNING = [s for s in OPEN_STATUSES if s != Status.SUSPENDED]
 OVERDUE_LIST = 20
+# a city has thousands of handling units: the page shows the first rows of the ranking, the export all
+PAGE_ROWS = 300
 COORD_DECIMALS = 5
 
 
@@ -147,7 +149,7 @@ def _kpi_tables(request) -> tuple[dict, list[kpi.Table]]:
     sort = request.GET.get("sort") if request.GET.get("sort") in kpi.SORT_KEYS else "resolution_rate"
     table = (kpi.unit_table if by == "unit" else kpi.area_table)(request.user, period, area, sort)
     context = _period_context(request, period, error, area)
-    context.update({"by": by, "sort": sort, "table": table})
+    context.update({"by": by, "sort": sort, "table": table, "rows": table.rows[:PAGE_ROWS]})
     return context, [table]
 
 
