@@ -176,3 +176,16 @@ def test_schedules_use_local_wall_clock_time():
     assert tasks.every_minutes(5)(dt.datetime(2026, 1, 1, 8, 35))
     assert not tasks.every_minutes(5)(dt.datetime(2026, 1, 1, 8, 36))
     assert tasks.every_minutes(120)(dt.datetime(2026, 1, 1, 8, 0))
+
+
+def test_nightly_jobs_call_the_rollup_and_the_training(monkeypatch):
+    from linli.cases import rollup
+    from linli.cases.classifier import service
+
+    calls = []
+    monkeypatch.setattr(rollup, "rebuild_recent", lambda days: calls.append(("rollup", days)))
+    monkeypatch.setattr(service, "retrain", lambda: calls.append(("retrain",)))
+    tasks.rollup_recent()
+    tasks.retrain_classifier()
+    assert calls == [("rollup", 3), ("retrain",)]
+    assert not tasks.ROLLUP_LOCK.is_locked() and not tasks.RETRAIN_LOCK.is_locked()
