@@ -39,6 +39,16 @@ RECURRING_TIMES = 3
 CELL = 1000
 MAP_MAX_GRIDS = 600
 TREND_WEEKS = 12
+ONLY = ("submitted",)  # analysis counts reports only
+
+
+def grids_allowed(user, area: Area | None) -> bool:
+    """Grid-level analysis (map, busiest grids, changes, rising) for a district or smaller: a whole city has
+    tens of thousands of grids, so there the page shows the charts and asks for a district."""
+    if area is not None:
+        return area.level != codes.CITY
+    scope = kpi.scope_of(user)
+    return not (scope.all or scope.city_ids)
 
 
 def top_categories() -> dict[str, str]:
@@ -51,7 +61,7 @@ def grid_names(ids) -> dict[int, Area]:
 
 def hot_grids(user, period: kpi.Period, area: Area | None = None, top_code: str = "", *, now=None) -> dict[int, int]:
     """Cases reported per grid in the period: {grid id: count} (cases above grid level left out)."""
-    counts = kpi.count(user, period, ("grid_id",), area, top_code=top_code, now=now)
+    counts = kpi.count(user, period, ("grid_id",), area, top_code=top_code, only=ONLY, now=now)
     return {k[0]: c.submitted for k, c in counts.items() if k[0] and c.submitted}
 
 
@@ -62,7 +72,7 @@ def top_grids(hot: dict[int, int], limit: int = 10) -> list[dict]:
 
 
 def by_category(user, period: kpi.Period, area: Area | None = None, *, now=None) -> list[dict]:
-    counts = kpi.count(user, period, ("top_code",), area, now=now)
+    counts = kpi.count(user, period, ("top_code",), area, only=ONLY, now=now)
     names = top_categories()
     rows = [
         {"code": k[0], "name": names.get(k[0], _("Not classified")), "count": c.submitted}
@@ -77,7 +87,7 @@ def weekly(user, area: Area | None = None, top_code: str = "", weeks: int = TREN
     today = timezone.localdate(now)
     monday = today - dt.timedelta(days=today.weekday())
     start = monday - dt.timedelta(weeks=weeks - 1)
-    counts = kpi.count(user, kpi.Period(start, today), ("day",), area, top_code=top_code, now=now)
+    counts = kpi.count(user, kpi.Period(start, today), ("day",), area, top_code=top_code, only=ONLY, now=now)
     buckets = {start + dt.timedelta(weeks=i): 0 for i in range(weeks)}
     for (day,), c in counts.items():
         if isinstance(day, dt.datetime):
@@ -110,7 +120,7 @@ class Change:
 
 
 def _grid_category(user, period: kpi.Period, area, now) -> dict[tuple, int]:
-    counts = kpi.count(user, period, ("grid_id", "top_code"), area, now=now)
+    counts = kpi.count(user, period, ("grid_id", "top_code"), area, only=ONLY, now=now)
     return {k: c.submitted for k, c in counts.items() if k[0] and c.submitted}
 
 

@@ -112,3 +112,10 @@ def test_weekly_trend_and_categories(world):
     hot = analysis.hot_grids(world.users["street"], period)
     assert hot == {world.areas["A1-1"].pk: 5}
     assert analysis.hot_grids(world.users["street_b"], period) == {}
+
+
+def test_grid_analysis_needs_a_district_or_smaller(world):
+    street = world.users["street"]
+    assert analysis.grids_allowed(street, None)
+    assert analysis.grids_allowed(street, world.areas["A1"])
+    assert not analysis.grids_allowed(street, world.areas["city"])

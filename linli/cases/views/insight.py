@@ -203,7 +203,8 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
     top = analysis.top_categories()
     category = request.GET.get("category", "")
     category = category if category in top else ""
-    hot = analysis.hot_grids(user, period, area, category)
+    grids_allowed = analysis.grids_allowed(user, area)
+    hot = analysis.hot_grids(user, period, area, category) if grids_allowed else {}
     context = _period_context(request, period, error, area)
     context.update(
         {
@@ -215,9 +216,11 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
                 "categories": analysis.by_category(user, period, area)[:12],
                 "grids": analysis.top_grids(hot),
             },
-            "changes": analysis.changes(user, period, area),
+            "grids_allowed": grids_allowed,
+            "children": [] if grids_allowed or area is None else Area.objects.filter(parent=area).order_by("code"),
+            "changes": analysis.changes(user, period, area) if grids_allowed else [],
             "previous": period.previous(),
-            "rising": analysis.rising(user, area),
+            "rising": analysis.rising(user, area) if grids_allowed else [],
             "rising_period": analysis.rising_period(),
             "rising_min": analysis.MIN_CASES,
             "recurring_allowed": analysis.recurring_allowed(user, area),
@@ -251,6 +254,8 @@ def hotspots(request: HttpRequest) -> JsonResponse:
     period, _error = kpi.parse_period(request.GET)
     area = _area(request)
     category = (request.GET.get("category") or "")[:2]
+    if not analysis.grids_allowed(user, area):
+        return JsonResponse({"type": "FeatureCollection", "features": [], "max": 0, "truncated": True, "links": {}})
     hot = analysis.hot_grids(user, period, area, category)
     scope = kpi.scope_of(user)
     grids = Area.objects.filter(level=codes.GRID).exclude(boundary=None)
