@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "linli.web.context.linli",
+                "linli.notifications.context.inbox",
             ],
         },
     }
@@ -230,8 +231,11 @@ elif PRODUCTION:
         "name": "linli",
         "dsn": env_str("DATABASE_URL", ""),
         "immediate": False,
+        # the tables are created by a migration, as the database owner (the app role cannot create them)
+        "create_tables": False,
     }
 else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "linli",

@@ -111,7 +111,7 @@ def _overdue(now: dt.datetime, result: SweepResult) -> None:
     while True:
         with transaction.atomic():
             batch = list(
-                WorkOrder.objects.select_for_update(skip_locked=True)
+                WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status__in=ACTIVE, resolve_due__lte=now, overdue_at__isnull=True)
                 .values_list(
                     "pk",
