@@ -306,8 +306,8 @@ def count(
     if period.end >= today or rollup_q is None:
         last_live = min(period.end, today)
         key = _live_key(scope, dims, area, top_code, live_from, last_live)
-        rows = cache.get(key) if key else None
-        if rows is None:
+        live = cache.get(key) if key else None
+        if live is None:
             start, end = _bounds(live_from, last_live)
             cases = WorkOrder.objects.for_user(user, "supervise").filter(
                 area_q(area), submitted_at__gte=start, submitted_at__lt=end
@@ -316,10 +316,10 @@ def count(
                 cases = cases.filter(category__code__startswith=top_code)
             if "day" in dims:
                 cases = cases.annotate(day=TruncDate("submitted_at"))
-            rows = rollup.aggregate(cases, dims, now)
+            live = rollup.aggregate(cases, dims, now)
             if key:
-                cache.set(key, rows, LIVE_CACHE_SECONDS)
-        fold(rows)
+                cache.set(key, live, LIVE_CACHE_SECONDS)
+        fold(live)
     # a grouped query over no rows says nothing; an aggregate over none returns one row of zeros
     if not dims and not out:
         out[()] = Counts()

@@ -146,7 +146,8 @@ def _kpi_tables(request) -> tuple[dict, list[kpi.Table]]:
     period, error = kpi.parse_period(request.GET)
     area = _area(request)
     by = request.GET.get("by") if request.GET.get("by") in ("area", "unit") else "area"
-    sort = request.GET.get("sort") if request.GET.get("sort") in kpi.SORT_KEYS else "resolution_rate"
+    sort = request.GET.get("sort") or ""
+    sort = sort if sort in kpi.SORT_KEYS else "resolution_rate"
     table = (kpi.unit_table if by == "unit" else kpi.area_table)(request.user, period, area, sort)
     context = _period_context(request, period, error, area)
     context.update({"by": by, "sort": sort, "table": table, "rows": table.rows[:PAGE_ROWS]})
@@ -167,7 +168,7 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
 def kpi_export(request: HttpRequest) -> HttpResponse:
     period, _error = kpi.parse_period(request.GET)
     area = _area(request)
-    sort = request.GET.get("sort") if request.GET.get("sort") in kpi.SORT_KEYS else "resolution_rate"
+    sort = request.GET.get("sort") or ""
     tables = [kpi.area_table(request.user, period, area, sort), kpi.unit_table(request.user, period, area, sort)]
     data, rows = kpi.write_xlsx(tables, period, area)
     audit.record(
