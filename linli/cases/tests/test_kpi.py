@@ -216,3 +216,23 @@ def test_grain_choice():
     assert rollup.grain_for(street, ("community_id",), "street") == "g"
     assert rollup.grain_for(community, (), None) == "g"  # a community has no coarse rows
     assert rollup.grain_for(city, (), "community") == "g"
+
+
+def test_range_rebuild_writes_what_day_by_day_rebuilds_write(world):
+    now = timezone.now()
+    build(world, now - dt.timedelta(days=3) - 5 * H)
+    build(world, now - dt.timedelta(days=40) - 5 * H)
+    start, end = timezone.localdate(now) - dt.timedelta(days=45), timezone.localdate(now) - dt.timedelta(days=1)
+
+    def table():
+        fields = ("day", "grain", *rollup.AREA_FIELDS, "top_code", "lead_unit_id", *rollup.COUNT_FIELDS)
+        return sorted(CaseDayStat.objects.values_list(*fields), key=repr)
+
+    day, by_day = start, 0
+    while day <= end:
+        by_day += rollup.rebuild(day, now)
+        day += dt.timedelta(days=1)
+    expected = table()
+    assert by_day > 0
+    assert rollup.rebuild_range(start, end, now) == by_day
+    assert table() == expected
