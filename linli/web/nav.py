@@ -23,6 +23,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("cases:workbench", _("Dispatch desk"), "cases.dispatch", {}),
     ("cases:intake", _("Hotline call"), "cases.intake", {"secondary": True}),
     ("cases:overview", _("Case overview"), "cases.supervise", {}),
+    ("cases:kpi", _("Case KPIs"), "cases.supervise", {"secondary": True}),
     ("cases:analysis", _("Hot spots"), "cases.supervise", {"secondary": True}),
     ("notifications:inbox", _("Inbox"), None, {}),
     ("places:map", _("Map"), "places.view", {}),
