@@ -11,9 +11,8 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from linli.cases.models import CalendarDay
-
         from linli.cases import workcal
+        from linli.cases.models import CalendarDay
 
         # workcal.invalidate is a module function, so the default weak reference keeps it alive
         post_save.connect(workcal.invalidate, sender=CalendarDay, dispatch_uid="cases.calendar.save")

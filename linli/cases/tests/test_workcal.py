@@ -262,7 +262,7 @@ def test_add_matches_a_minute_by_minute_walk(start, minutes):
     assert cal.add(start.replace(second=0, microsecond=0), minutes) == t
 
 
-_SHARED = []
+_SHARED: list = []
 
 
 def _shared():

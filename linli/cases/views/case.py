@@ -108,7 +108,7 @@ def _reporter_view(user, case: WorkOrder) -> dict:
         "reporter_hidden": hidden,
         "reporter_name": "" if hidden else (str(case.reporter) if case.reporter else ""),
         "caller_name": "" if hidden else case.caller_name,
-        "caller_phone": "" if hidden else case.caller_phone_masked,
+        "caller_phone": "" if hidden else case.caller_phone_masked,  # type: ignore[attr-defined]
         "on_behalf_of": None if hidden else case.reporter_resident,
     }
 
@@ -145,7 +145,7 @@ def _render_case(request: AuthedHttpRequest, case: WorkOrder, bound: ActionForm 
     reporter = _reporter_view(request.user, case)
     for e in events:
         hide = reporter["reporter_hidden"] and e.actor_id is not None and e.actor_id == case.reporter_id
-        e.shown_actor = _("the reporter (anonymous)") if hide else e.actor_name
+        e.shown_actor = _("the reporter (anonymous)") if hide else e.actor_name  # type: ignore[attr-defined]
     attachments = list(case.attachments.order_by("pk"))
     photo_groups = []
     for kind, label in CaseAttachment.Kind.choices:

@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from linli.accounts.models import User
@@ -34,10 +35,10 @@ def _backdate(case: WorkOrder, days: float) -> None:
     """Move a case's report and clock back in time, as if it had been waiting that long."""
     delta = dt.timedelta(days=days)
     WorkOrder.objects.filter(pk=case.pk).update(
-        submitted_at=case.submitted_at - delta,
-        response_due=case.response_due - delta,
-        resolve_due=case.resolve_due - delta,
-        warn_at=case.warn_at - delta,
+        submitted_at=F("submitted_at") - delta,
+        response_due=F("response_due") - delta,
+        resolve_due=F("resolve_due") - delta,
+        warn_at=F("warn_at") - delta,
     )
     for event in CaseEvent.objects.filter(work_order=case):
         CaseEvent.objects.filter(pk=event.pk).update(at=event.at - delta)
@@ -55,14 +56,15 @@ def open_demo_cases(street: Area, seed: int = 7) -> int:
         return 0
     home_unit = HandlingUnit.objects.filter(code=f"c-{community.code}").first()
     houses = list(House.objects.filter(community=community).select_related("grid", "building").order_by("code")[:400])
-    resident_home = users["resident"].resident.household.house if hasattr(users["resident"], "resident") else None
+    me = getattr(users["resident"], "resident", None)
+    resident_home = me.household.house if me is not None and me.household is not None else None
     texts = _texts(24, rng)
     made: list[WorkOrder] = []
     for i, text in enumerate(texts):
         house = rng.choice(houses)
         if i < 3 and resident_home is not None:
             actor, channel, loc = users["resident"], Channel.RESIDENT, services.locate_house(resident_home)
-            extra = {}
+            extra: dict[str, str] = {}
         elif i % 3 == 0:
             actor, channel, loc = users["grid"], Channel.GRID, services.locate_house(house)
             extra = {}
@@ -70,7 +72,13 @@ def open_demo_cases(street: Area, seed: int = 7) -> int:
             actor, channel, loc = users["community"], Channel.HOTLINE, services.locate_house(house)
             extra = {"caller_name": rng.choice(CALLERS), "caller_phone": f"139{rng.randrange(10**8):08d}"}
         report = services.Report(
-            title=text[:24], description=text, channel=channel, location=loc, external_ref=f"demo:{i}", **extra
+            title=text[:24],
+            description=text,
+            channel=channel,
+            location=loc,
+            external_ref=f"demo:{i}",
+            caller_name=extra.get("caller_name", ""),
+            caller_phone=extra.get("caller_phone", ""),
         )
         made.append(services.create_case(actor, report))
 

@@ -68,7 +68,11 @@ def test_phone_view_link_is_for_grid_workers(world):
 def test_nav_follows_permissions(world):
     names = [item["name"] for item in nav_for(world.users["grid"])]
     assert names[0] == "home" and "places:map" in names and "places:house-list" in names
-    assert [item["name"] for item in nav_for(world.users["nobody"])] == ["home", "notifications:inbox", "accounts:profile"]
+    assert [item["name"] for item in nav_for(world.users["nobody"])] == [
+        "home",
+        "notifications:inbox",
+        "accounts:profile",
+    ]
     assert "accounts:role-list" in [item["name"] for item in nav_for(world.users["secadmin"])]
     assert "people:my-data" in [item["name"] for item in nav_for(world.users["resident"])]
     unbound = world.users["resident"]

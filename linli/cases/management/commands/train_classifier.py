@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         row = service.retrain()
-        figures = row.figures
+        figures = row.figures  # type: ignore[attr-defined]  # set by service.retrain()
         self.stdout.write(f"trained on {row.samples} samples (model #{row.pk}, now active)")
         self.stdout.write(
             f"held-out set: {figures['n']} texts, top-level accuracy {figures['top']:.1%}, "
