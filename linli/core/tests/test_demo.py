@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from linli.accounts.models import Assignment, User
+from linli.cases.models import OPEN_STATUSES, CaseDayStat, HandlingUnit, WorkOrder
 from linli.people.models import Resident
 from linli.places.models import Area
 
@@ -41,9 +42,21 @@ def run_demo() -> str:
 def test_demo_twice_creates_accounts_once():
     first = run_demo()
     assert set(User.objects.values_list("username", flat=True)) == ACCOUNTS
-    counts = (User.objects.count(), Assignment.objects.count(), Resident.objects.count(), Area.objects.count())
+    counts = (
+        User.objects.count(),
+        Assignment.objects.count(),
+        Resident.objects.count(),
+        Area.objects.count(),
+        WorkOrder.objects.count(),
+    )
     second = run_demo()
-    assert (User.objects.count(), Assignment.objects.count(), Resident.objects.count(), Area.objects.count()) == counts
+    assert (
+        User.objects.count(),
+        Assignment.objects.count(),
+        Resident.objects.count(),
+        Area.objects.count(),
+        WorkOrder.objects.count(),
+    ) == counts
     assert "Reusing" in second and "Generating" in first
     for text in (first, second):
         assert "http://127.0.0.1:8000/" in text and "linli-demo" in text
@@ -59,6 +72,16 @@ def test_demo_twice_creates_accounts_once():
         Resident.objects.filter(household=me.household).values_list("pk", flat=True)
     )
     assert authenticate(username="street", password="linli-demo") is not None
+    # work orders: a history, the cases happening now, the roll-up, and the accounts in their units
+    live = WorkOrder.objects.filter(external_ref__startswith="demo:")
+    assert live.count() == 24 and live.filter(status__in=OPEN_STATUSES).count() >= 15
+    assert live.filter(overdue_at__isnull=False).exists() and live.filter(status="resolved").exists()
+    assert WorkOrder.objects.exclude(external_ref__startswith="demo:").filter(status="closed").count() > 100
+    assert CaseDayStat.objects.exists()
+    for name in ("community", "grid", "property", "handler"):
+        assert HandlingUnit.objects.filter(members__username=name).exists(), name
+    community = User.objects.get(username="community")
+    assert WorkOrder.objects.for_user(community, "dispatch").filter(status="submitted").exists()
 
 
 @override_settings(DEMO=False)
