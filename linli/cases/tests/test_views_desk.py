@@ -393,3 +393,21 @@ def test_intake_searches_stay_in_scope(world, client_for):
     assert f'value="{world.house_in("A1-1").pk}"' in html
     assert f'value="{world.house_in("B1-1").pk}"' not in html
     assert client_for("grid").get(reverse("cases:intake-houses"), {"house_q": "101"}).status_code == 403
+
+
+def test_area_filter_offers_two_levels_under_the_dispatchers_widest_area(world):
+    from linli.cases.views.desk import QueueFilterForm
+    from linli.testing.world import make_user
+
+    def offered(user):
+        return set(QueueFilterForm(user=user).fields["area"].queryset.values_list("level", flat=True))
+
+    district = make_user("district_staff", "street", area=world.areas["district"])
+    city = make_user("city_staff", "street", area=world.areas["city"])
+    assert offered(world.users["community"]) == {"community", "grid"}
+    assert offered(world.users["street"]) == {"community", "grid"}
+    assert offered(district) == {"street", "community"}
+    assert offered(city) == {"district", "street"}
+    # and never an area outside the scope
+    names = set(QueueFilterForm(user=world.users["street"]).fields["area"].queryset.values_list("pk", flat=True))
+    assert world.areas["B1"].pk not in names and world.areas["A1"].pk in names

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
 from django import forms
 from django.contrib import messages
@@ -115,8 +116,22 @@ def summary(qs: QuerySet, now: dt.datetime) -> dict[str, int]:
 
 
 class AreaChoiceField(forms.ModelChoiceField):
+    """Areas two levels deep under the dispatcher's widest area, the lower level indented."""
+
+    upper = "community"
+
     def label_from_instance(self, obj: Area) -> str:
-        return obj.name if obj.level == "community" else f"— {obj.name}"
+        return obj.name if obj.level == self.upper else f"— {obj.name}"
+
+
+def filter_levels(scope) -> tuple[str, str]:
+    """The two area levels the queue filter offers: a city-wide dispatcher picks a district or street, a
+    district-wide one a street or community, everyone else a community or grid (a city has 27,000 of those)."""
+    if scope.all or scope.city_ids:
+        return ("district", "street")
+    if scope.district_ids:
+        return ("street", "community")
+    return ("community", "grid")
 
 
 class QueueFilterForm(forms.Form):
@@ -143,7 +158,7 @@ class QueueFilterForm(forms.Form):
         empty_label=gettext_lazy("All categories"),
     )
     area = AreaChoiceField(
-        label=gettext_lazy("Community or grid"),
+        label=gettext_lazy("Area"),
         queryset=Area.objects.none(),
         required=False,
         empty_label=gettext_lazy("Everywhere"),
@@ -156,9 +171,14 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.filter(parent__isnull=True, active=True)
-        self.fields["area"].queryset = _in_scope(
-            Area.objects.filter(level__in=("community", "grid")), user, "cases.dispatch"
-        ).order_by("code")
+        levels = filter_levels(user.scope_for("cases.dispatch"))
+        area = cast(AreaChoiceField, self.fields["area"])
+        area.upper = levels[0]
+        area.queryset = (
+            _in_scope(Area.objects.filter(level__in=levels), user, "cases.dispatch")
+            .only("pk", "code", "name", "level")
+            .order_by("code")
+        )
 
     def apply(self, qs: QuerySet, now: dt.datetime) -> QuerySet:
         if not self.is_valid():
