@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.utils import timezone
@@ -202,6 +202,8 @@ def _rebuild_chunk(start: dt.date, end: dt.date, now: dt.datetime) -> int:
     cases = WorkOrder.objects.filter(submitted_at__gte=first, submitted_at__lt=last).annotate(
         day=TruncDate("submitted_at", tzinfo=timezone.get_default_timezone())
     )
+    if connection.vendor == "postgresql":
+        return sum(_insert_select(cases, grain, dims, now) for grain, dims in GRAINS)
     objs = []
     for grain, dims in GRAINS:
         found = aggregate(cases, ("day", *dims), now)
@@ -210,6 +212,36 @@ def _rebuild_chunk(start: dt.date, end: dt.date, now: dt.datetime) -> int:
     for i in range(0, len(objs), BATCH):
         CaseDayStat.objects.bulk_create(objs[i : i + BATCH])
     return len(objs)
+
+
+def _insert_select(cases: QuerySet, grain: str, dims: tuple[str, ...], now: dt.datetime) -> int:
+    """PostgreSQL: the grouped SELECT of aggregate() written straight into the table (INSERT … SELECT), rows in
+    place order, without building a Python object per row — a city's history is ~17 M grid rows."""
+    qs = cases.order_by()
+    if "top_code" in dims:
+        qs = qs.annotate(top_code=TOP_CODE)
+    sql, params = qs.values("day", *dims).annotate(**aggregates(now)).query.sql_with_params()
+    counts = [f for f in COUNT_FIELDS if f != "handling_seconds"]
+    columns = ["day", "grain", *dims, *counts, "handling_seconds"]
+    select = [
+        "day",
+        "%s",
+        *dims,
+        *counts,
+        "GREATEST(FLOOR(COALESCE(EXTRACT(EPOCH FROM handling_total), 0))::bigint - COALESCE(paused_total, 0) * 60, 0)",
+    ]
+    if "top_code" not in dims:
+        columns.append("top_code")
+        select.append("''")
+    order = ["day", *[f for f in ("district_id", "street_id", "community_id", "grid_id") if f in dims]]
+    table = CaseDayStat._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(select)} FROM ({sql}) AS agg "
+            f"ORDER BY {', '.join(order)}",
+            [grain, *params],
+        )
+        return cur.rowcount
 
 
 def stale_days(since: dt.datetime, now: dt.datetime) -> set[dt.date]:
