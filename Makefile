@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench clean
+.PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench bench-cases bench-classifier clean
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ messages: setup
 
 bench: setup
 	$(BIN)/python bin/with-postgres $(BIN)/python bench/registry.py $(BENCH_ARGS)
+
+# Work-order benchmark against a PostgreSQL that already holds a generated registry (make bench, or
+# manage.py generate): DATABASE_URL=postgres://… make bench-cases BENCH_ARGS="--generate district --rollup"
+bench-cases: setup
+	$(BIN)/python bench/cases.py $(BENCH_ARGS)
+
+bench-classifier: setup
+	$(BIN)/python bench/classifier.py
 
 clean:
 	rm -rf $(VENV) node_modules linli/static/vendor
