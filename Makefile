@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 PYTEST_ARGS ?=
+# one test process per core (pytest-xdist); JOBS=0 runs in one process
+JOBS ?= auto
 
 .PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench bench-cases bench-classifier clean
 
@@ -33,10 +35,10 @@ demo: setup
 test: test-sqlite test-postgres
 
 test-sqlite: setup
-	LINLI_MODE=test $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	LINLI_MODE=test $(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 test-postgres: setup
-	LINLI_MODE=test $(BIN)/python bin/with-postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	LINLI_MODE=test $(BIN)/python bin/with-postgres $(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
