@@ -119,16 +119,12 @@ class Change:
         return (self.now - self.before) / self.before * 100 if self.before else None
 
 
-def _grid_category(user, period: kpi.Period, area, now) -> dict[tuple, int]:
-    counts = kpi.count(user, period, ("grid_id", "top_code"), area, only=ONLY, now=now)
-    return {k: c.submitted for k, c in counts.items() if k[0] and c.submitted}
-
-
-def _changes(user, current: kpi.Period, area, now) -> list[Change]:
-    cur = _grid_category(user, current, area, now)
-    prev = _grid_category(user, current.previous(), area, now)
+def _changes(user, current: kpi.Period, area, now, having_current: int = 0) -> list[Change]:
+    pairs = kpi.submitted_pairs(
+        user, current, current.previous(), ("grid_id", "top_code"), area, now=now, having_current=having_current
+    )
     names = top_categories()
-    keys = set(cur) | set(prev)
+    keys = [k for k, (cur, old) in pairs.items() if k[0] and (cur or old)]
     grids = grid_names({k[0] for k in keys})
     return [
         Change(
@@ -136,8 +132,8 @@ def _changes(user, current: kpi.Period, area, now) -> list[Change]:
             grid=grids[k[0]].name if k[0] in grids else str(k[0]),
             top_code=k[1],
             category=names.get(k[1], _("Not classified")),
-            now=cur.get(k, 0),
-            before=prev.get(k, 0),
+            now=pairs[k][0],
+            before=pairs[k][1],
         )
         for k in keys
     ]
@@ -162,7 +158,7 @@ def rising(user, area: Area | None = None, *, min_cases: int = MIN_CASES, min_ri
     period = rising_period(timezone.localdate(now))
     found = [
         r
-        for r in _changes(user, period, area, now)
+        for r in _changes(user, period, area, now, having_current=min_cases)
         if r.top_code and r.now >= min_cases and (r.before == 0 or r.change / r.before >= min_rise)
     ]
     found.sort(key=lambda r: (-(r.percent if r.percent is not None else 1e9), -r.now, r.grid))

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -324,6 +324,66 @@ def count(
     if not dims and not out:
         out[()] = Counts()
     return out
+
+
+def submitted_pairs(
+    user,
+    current: Period,
+    previous: Period,
+    dims: tuple[str, ...],
+    area: Area | None = None,
+    *,
+    now: dt.datetime | None = None,
+    having_current: int = 0,
+) -> dict[tuple, tuple[int, int]]:
+    """Cases reported in `current` and in `previous` (which ends before `current` starts), grouped by `dims`:
+    {key: (current, previous)} in one grouped query over the roll-up, with conditional sums, plus today live.
+    `having_current` drops, inside the database, keys with fewer reports in `current` than that (counting
+    today's reports, which may add to any key, as if they all fell on it) — for lists that only want the
+    keys that could pass such a threshold, at city scale."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    scope = scope_of(user)
+    rollup_q = rollup.scope_filter(scope)
+    if scope.empty or rollup_q is None or previous.start > today:
+        # estate- or house-scoped users: two ordinary counts
+        cur = count(user, current, dims, area, only=("submitted",), now=now)
+        old = count(user, previous, dims, area, only=("submitted",), now=now)
+        keys = set(cur) | set(old)
+        return {
+            k: (cur[k].submitted if k in cur else 0, old[k].submitted if k in old else 0)
+            for k in keys
+            if (cur[k].submitted if k in cur else 0) >= having_current
+        }
+    live: dict[tuple, int] = {}
+    if current.end >= today:
+        live = {
+            k: c.submitted
+            for k, c in count(user, Period(today, today), dims, area, only=("submitted",), now=now).items()
+        }
+    slack = max(live.values(), default=0)
+    last = min(current.end, today - dt.timedelta(days=1))
+    grain = rollup.grain_for(scope, dims, area.level if area else None)
+    in_current = Q(day__gte=current.start)
+    rows = (
+        CaseDayStat.objects.filter(rollup_q, area_q(area), grain=grain, day__gte=previous.start, day__lte=last)
+        .order_by()
+        .values(*dims)
+        .annotate(
+            cur=Coalesce(Sum("submitted", filter=in_current), 0),
+            old=Coalesce(Sum("submitted", filter=~in_current), 0),
+        )
+    )
+    if having_current - slack > 0:
+        rows = rows.filter(cur__gte=having_current - slack)
+    out: dict[tuple, tuple[int, int]] = {}
+    for r in rows:
+        key = tuple(r[d] for d in dims)
+        out[key] = (r["cur"] + live.get(key, 0), r["old"])
+    for key, n in live.items():
+        if key not in out:
+            out[key] = (n, 0)
+    return {k: v for k, v in out.items() if v[0] >= having_current}
 
 
 def _live_key(scope: Scope, dims, area: Area | None, top_code: str, start: dt.date, end: dt.date) -> str:

@@ -236,3 +236,32 @@ def test_range_rebuild_writes_what_day_by_day_rebuilds_write(world):
     assert by_day > 0
     assert rollup.rebuild_range(start, end, now) == by_day
     assert table() == expected
+
+
+@pytest.mark.parametrize("having", [0, 2])
+def test_submitted_pairs_equal_two_counts(world, having):
+    now = timezone.now()
+    for days in (0, 3, 10, 20, 33):
+        build(world, now - dt.timedelta(days=days) - H)
+    today = timezone.localdate(now)
+    rollup.rebuild_range(today - dt.timedelta(days=40), today - dt.timedelta(days=1), now)
+    current = kpi.Period(today - dt.timedelta(days=13), today, "custom")
+    previous = current.previous()
+    user = world.users["street"]
+    dims = ("grid_id", "top_code")
+    cur = kpi.count(user, current, dims, only=("submitted",), now=now)
+    old = kpi.count(user, previous, dims, only=("submitted",), now=now)
+    expected = {
+        k: (cur[k].submitted if k in cur else 0, old[k].submitted if k in old else 0) for k in set(cur) | set(old)
+    }
+    expected = {k: v for k, v in expected.items() if v[0] >= having and (v[0] or v[1])}
+    got = {
+        k: v
+        for k, v in kpi.submitted_pairs(user, current, previous, dims, now=now, having_current=having).items()
+        if v[0] or v[1]
+    }
+    assert got == expected and got
+    # out of scope: nothing of street A
+    assert not kpi.submitted_pairs(world.users["street_b"], current, previous, dims, now=now).keys() & {
+        k for k in got if k[0] in {world.areas["A1-1"].pk, world.areas["A1-2"].pk}
+    }
