@@ -119,12 +119,17 @@ class Change:
         return (self.now - self.before) / self.before * 100 if self.before else None
 
 
-def _changes(user, current: kpi.Period, area, now, having_current: int = 0) -> list[Change]:
+def _pairs(user, current: kpi.Period, area, now, having_current: int = 0) -> dict[tuple, tuple[int, int]]:
     pairs = kpi.submitted_pairs(
         user, current, current.previous(), ("grid_id", "top_code"), area, now=now, having_current=having_current
     )
+    return {k: v for k, v in pairs.items() if k[0] and (v[0] or v[1])}
+
+
+def _changes_of(pairs: dict[tuple, tuple[int, int]], keys) -> list[Change]:
+    """Change rows for the chosen keys only (a district has tens of thousands of grid × category pairs)."""
+    keys = list(keys)
     names = top_categories()
-    keys = [k for k, (cur, old) in pairs.items() if k[0] and (cur or old)]
     grids = grid_names({k[0] for k in keys})
     return [
         Change(
@@ -141,7 +146,11 @@ def _changes(user, current: kpi.Period, area, now, having_current: int = 0) -> l
 
 def changes(user, period: kpi.Period, area: Area | None = None, limit: int = 20, *, now=None) -> list[Change]:
     """Grid × category against the previous period of the same length: the biggest rises, then falls."""
-    rows = _changes(user, period, area, now)
+    pairs = _pairs(user, period, area, now)
+    # order by size of change, then current count; names only break ties among the rows shown
+    order = sorted(pairs, key=lambda k: (-abs(pairs[k][0] - pairs[k][1]), -pairs[k][0]))
+    cut = order[: limit * 3]
+    rows = _changes_of(pairs, cut)
     rows.sort(key=lambda r: (-abs(r.change), -r.now, r.grid, r.top_code))
     return rows[:limit]
 
@@ -156,11 +165,13 @@ def rising(user, area: Area | None = None, *, min_cases: int = MIN_CASES, min_ri
     `min_rise` more than in the 4 weeks before (or none before). Each finding says whether a proactive case
     for it is already open."""
     period = rising_period(timezone.localdate(now))
-    found = [
-        r
-        for r in _changes(user, period, area, now, having_current=min_cases)
-        if r.top_code and r.now >= min_cases and (r.before == 0 or r.change / r.before >= min_rise)
+    pairs = _pairs(user, period, area, now, having_current=min_cases)
+    keys = [
+        k
+        for k, (cur, old) in pairs.items()
+        if k[1] and cur >= min_cases and (old == 0 or (cur - old) / old >= min_rise)
     ]
+    found = _changes_of(pairs, keys)
     found.sort(key=lambda r: (-(r.percent if r.percent is not None else 1e9), -r.now, r.grid))
     if found:
         open_proactive = (

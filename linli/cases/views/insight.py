@@ -207,14 +207,15 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
     grids_allowed = analysis.grids_allowed(user, area)
     hot = analysis.hot_grids(user, period, area, category) if grids_allowed else {}
     context = _period_context(request, period, error, area)
+    by_category = analysis.by_category(user, period, area)
     context.update(
         {
             "categories": sorted(top.items()),
             "category": category,
-            "by_category": analysis.by_category(user, period, area),
+            "by_category": by_category,
             "chart_data": {
                 "weekly": analysis.weekly(user, area, category),
-                "categories": analysis.by_category(user, period, area)[:12],
+                "categories": by_category[:12],
                 "grids": analysis.top_grids(hot),
             },
             "grids_allowed": grids_allowed,
