@@ -74,6 +74,20 @@ def _categories(case) -> set[int]:
     return {c for c in (case.category_id, case.suggested_category_id) if c}
 
 
+def _leading(case, window: dt.timedelta) -> list[Q]:
+    """The index-friendly condition each candidate query starts from: one category column and the time
+    window (or, for a case without any category, its grid and the window)."""
+    span = (case.submitted_at - window, case.submitted_at + window)
+    cats = sorted(_categories(case))
+    if not cats:
+        return [Q(grid_id=case.grid_id, submitted_at__range=span)] if case.grid_id else []
+    return [
+        Q(**{column: cat, "submitted_at__range": span})
+        for cat in cats
+        for column in ("category_id", "suggested_category_id")
+    ]
+
+
 def _near_q(case, radius_m: float, window: dt.timedelta) -> Q:
     """The SQL pre-filter for one case: category, time window, and a box around the point (or the same
     house or grid when the case has no coordinates)."""
@@ -94,6 +108,9 @@ def _near_q(case, radius_m: float, window: dt.timedelta) -> Q:
     else:
         q &= same_place
     return q
+
+
+UNION_BATCH = 200  # SELECTs per UNION ALL (SQLite allows 500 terms in a compound SELECT)
 
 
 def _distance(case, other, radius_m: float) -> float | None:
@@ -155,11 +172,20 @@ def candidates_for_many(
     if not cases:
         return {}
     window = dt.timedelta(hours=window_hours)
-    near = Q(pk__in=[])
-    for case in cases:
-        near |= _near_q(case, radius_m, window)
+    # One small index-driven SELECT per case and category column ((category, submitted_at) and
+    # (suggested_category, submitted_at) indexes), joined by UNION ALL: an OR of all the cases' windows in one
+    # WHERE made PostgreSQL scan a district's or the city's whole history (seconds at 17 M cases).
+    parts = [
+        base.filter(lead, _near_q(case, radius_m, window)).order_by().values("pk")
+        for case in cases
+        for lead in _leading(case, window)
+    ]
+    ids: set[int] = set()
+    for i in range(0, len(parts), UNION_BATCH):
+        head, *rest = parts[i : i + UNION_BATCH]
+        ids.update(row["pk"] for row in (head.union(*rest, all=True) if rest else head))
     found = list(
-        base.filter(near)
+        WorkOrder.objects.filter(pk__in=ids)
         .exclude(status__in=(Status.MERGED, Status.REJECTED))
         .select_related("category", "grid")
         .order_by()

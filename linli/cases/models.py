@@ -503,6 +503,7 @@ class WorkOrder(SealedMixin, LinliModel):
             models.Index(fields=["lead_unit", "status"], name="wo_unit_status"),
             models.Index(fields=["grid", "submitted_at"], name="wo_grid_time"),
             models.Index(fields=["category", "submitted_at"], name="wo_category_time"),
+            models.Index(fields=["suggested_category", "submitted_at"], name="wo_suggested_time"),
             models.Index(
                 fields=["resolve_due"],
                 name="wo_open_due",
