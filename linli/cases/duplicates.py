@@ -88,13 +88,9 @@ def _leading(case, window: dt.timedelta) -> list[Q]:
     ]
 
 
-def _near_q(case, radius_m: float, window: dt.timedelta) -> Q:
-    """The SQL pre-filter for one case: category, time window, and a box around the point (or the same
-    house or grid when the case has no coordinates)."""
-    q = Q(submitted_at__range=(case.submitted_at - window, case.submitted_at + window))
-    cats = _categories(case)
-    if cats:
-        q &= Q(category_id__in=cats) | Q(suggested_category_id__in=cats)
+def _place_q(case, radius_m: float) -> Q:
+    """The place half of the pre-filter (the category and time half is `_leading`): a box around the point,
+    or the same house or grid when either case has no coordinates."""
     same_place = Q(pk__in=[])
     if case.house_id:
         same_place |= Q(house_id=case.house_id)
@@ -104,10 +100,8 @@ def _near_q(case, radius_m: float, window: dt.timedelta) -> Q:
         dlat = radius_m / M_PER_DEGREE
         dlng = radius_m / (M_PER_DEGREE * max(math.cos(math.radians(case.lat)), 0.01))
         box = Q(lat__range=(case.lat - dlat, case.lat + dlat), lng__range=(case.lng - dlng, case.lng + dlng))
-        q &= box | (Q(lat__isnull=True) & same_place)
-    else:
-        q &= same_place
-    return q
+        return box | (Q(lat__isnull=True) & same_place)
+    return same_place
 
 
 UNION_BATCH = 200  # SELECTs per UNION ALL (SQLite allows 500 terms in a compound SELECT)
@@ -175,8 +169,10 @@ def candidates_for_many(
     # One small index-driven SELECT per case and category column ((category, submitted_at) and
     # (suggested_category, submitted_at) indexes), joined by UNION ALL: an OR of all the cases' windows in one
     # WHERE made PostgreSQL scan a district's or the city's whole history (seconds at 17 M cases).
+    # The viewer's scope is applied once, to the candidates found: inside every SELECT it made PostgreSQL
+    # AND each small category window with the bitmap of a whole district.
     parts = [
-        base.filter(lead, _near_q(case, radius_m, window)).order_by().values("pk")
+        WorkOrder.objects.filter(lead, _place_q(case, radius_m)).order_by().values("pk")
         for case in cases
         for lead in _leading(case, window)
     ]
@@ -185,7 +181,7 @@ def candidates_for_many(
         head, *rest = parts[i : i + UNION_BATCH]
         ids.update(row["pk"] for row in (head.union(*rest, all=True) if rest else head))
     found = list(
-        WorkOrder.objects.filter(pk__in=ids)
+        base.filter(pk__in=ids)
         .exclude(status__in=(Status.MERGED, Status.REJECTED))
         .select_related("category", "grid")
         .order_by()

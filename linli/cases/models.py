@@ -502,8 +502,23 @@ class WorkOrder(SealedMixin, LinliModel):
             models.Index(fields=["district", "status", "resolve_due"], name="wo_district_queue"),
             models.Index(fields=["lead_unit", "status"], name="wo_unit_status"),
             models.Index(fields=["grid", "submitted_at"], name="wo_grid_time"),
-            models.Index(fields=["category", "submitted_at"], name="wo_category_time"),
-            models.Index(fields=["suggested_category", "submitted_at"], name="wo_suggested_time"),
+            # duplicate detection reads a category's time window and each case's place from the index alone
+            models.Index(
+                fields=["category", "submitted_at"],
+                name="wo_category_time",
+                include=["id", "lat", "lng", "grid", "house"],
+            ),
+            models.Index(
+                fields=["suggested_category", "submitted_at"],
+                name="wo_suggested_time",
+                include=["id", "lat", "lng", "grid", "house"],
+            ),
+            # the dispatch desk of a city or district: waiting cases and suspension requests among 17 M
+            models.Index(
+                fields=["status", "suspension_requested", "resolve_due"],
+                name="wo_open_status_due",
+                condition=Q(status__in=["submitted", "accepted", "dispatched", "in_progress", "returned", "suspended"]),
+            ),
             models.Index(
                 fields=["resolve_due"],
                 name="wo_open_due",
