@@ -179,7 +179,15 @@ class CaseFilters(Schema):
     status: str | None = Field(None, description="One status or several, comma separated.")
     category: str | None = Field(None, description="A category code; a two-digit group code matches its leaves.")
     overdue: bool | None = Field(None, description="Open cases past their resolution deadline (true) or not.")
-    q: str | None = Field(None, description="A case number, or words in the title or description.")
+    q: str | None = Field(
+        None,
+        description="A case number (any case), or words in the title or description of the cases reported since "
+        "`since` (default: the last 90 days — a word search over a city's whole history reads every case).",
+    )
+    since: dt.date | None = Field(None, description="Only cases reported on or after this day.")
+
+
+TEXT_SEARCH_DAYS = 90
 
 
 class CaseIn(Input):
@@ -238,12 +246,18 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
     if filters.overdue is not None:
         late = Q(status__in=[s for s in OPEN_STATUSES if s != CaseStatus.SUSPENDED], resolve_due__lt=timezone.now())
         qs = qs.filter(late) if filters.overdue else qs.exclude(late)
+    since = filters.since
     if filters.q:
         text = filters.q.strip()
         pk = WorkOrder.pk_from_number(text)
-        qs = (
-            qs.filter(pk=pk) if pk is not None else qs.filter(Q(title__icontains=text) | Q(description__icontains=text))
-        )
+        if pk is not None:
+            qs = qs.filter(pk=pk)
+        else:
+            qs = qs.filter(Q(title__icontains=text) | Q(description__icontains=text))
+            since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
+    if since is not None:
+        start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+        qs = qs.filter(submitted_at__gte=start)
     return paginate(qs, paging, ("-submitted_at", "-id"))
 
 

@@ -207,3 +207,16 @@ def test_openapi_schema_lists_the_case_endpoints(world, api):
     paths = api().get("/openapi.json").json()["paths"]
     for path in ("/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/actions/{action}"):
         assert path in paths
+
+
+def test_word_search_covers_90_days_unless_asked_for_more(world, api):
+    client = api("street")
+    old = open_case(world, user="community", grid="A1-2", category="0101", description="楼下垃圾站满了没人清运")
+    WorkOrder.objects.filter(pk=old.pk).update(submitted_at=timezone.now() - dt.timedelta(days=120))
+    old.refresh_from_db()
+    assert client.get("/cases", q="垃圾站").json()["count"] == 0
+    since = (timezone.localdate() - dt.timedelta(days=200)).isoformat()
+    assert [r["id"] for r in client.get("/cases", q="垃圾站", since=since).json()["results"]] == [old.pk]
+    # a case number finds the case whenever it was reported
+    assert [r["id"] for r in client.get("/cases", q=old.number).json()["results"]] == [old.pk]
+    assert_error(client.get("/cases", since="yesterday"), 422, "validation_error")
