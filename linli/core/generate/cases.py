@@ -31,6 +31,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -428,7 +429,7 @@ def _calendar_arrays(end: dt.date):
     return d0, widx, isw, wday, cal.periods
 
 
-def _wt_sql(periods, day_s: int) -> tuple[str, callable]:
+def _wt_sql(periods, day_s: int) -> tuple[str, Callable[[str], str]]:
     """SQL for the working-time position (seconds since D0) of a local timestamp `L`, and a function giving
     the SQL of the moment `P` seconds of working time from D0 (a boundary is the earlier period's end)."""
     parts, before = [], 0
@@ -471,10 +472,10 @@ def _pg_generate(grid_rows, counts, units, now, seed, summary: CasesSummary, str
     pdraw = []
     for c in leaves:
         cum = dict(_priority_draw(c.default_priority))
-        acc = []
+        draws: list[float] = []
         for p in prios:
-            acc.append(cum.get(p, acc[-1] if acc else 0.0))
-        pdraw += acc
+            draws.append(cum.get(p, draws[-1] if draws else 0.0))
+        pdraw += draws
     params = {
         "tz": tz,
         "now": now,
@@ -496,10 +497,11 @@ def _pg_generate(grid_rows, counts, units, now, seed, summary: CasesSummary, str
         "hslot": _slots(list(range(24)), HOUR_WEIGHTS, 1000),
         "phrase": PHRASES,
     }
-    chan_cum, acc = [], 0.0
+    chan_cum: list[tuple[str, float]] = []
+    total = 0.0
     for name, share in CHANNELS:
-        acc += share
-        chan_cum.append((name, acc))
+        total += share
+        chan_cum.append((name, total))
     channel_sql = "CASE " + " ".join(f"WHEN u_chan < {c:.4f} THEN '{n}'" for n, c in chan_cum[:-1])
     channel_sql += f" ELSE '{chan_cum[-1][0]}' END"
 
@@ -512,13 +514,13 @@ def _pg_generate(grid_rows, counts, units, now, seed, summary: CasesSummary, str
             "sunit bigint, hunit bigint, munit bigint, estates bigint[], punits bigint[], addr text) ON COMMIT DROP"
         )
         names = units["names"]
-        rows, cum = [], 0
+        rows, running = [], 0
         for (gid, cid, sid, did, city, lng, lat, _code), n in zip(grid_rows, counts, strict=True):
             est = units["estates"].get(cid, [])
             su = units["street"]
             rows.append(
                 (
-                    cum,
+                    running,
                     gid,
                     cid,
                     sid,
@@ -537,7 +539,7 @@ def _pg_generate(grid_rows, counts, units, now, seed, summary: CasesSummary, str
                     f"{names.get(sid, '')}{names.get(cid, '')}",
                 )
             )
-            cum += n
+            running += n
         raw = cur.cursor if hasattr(cur, "cursor") else cur
         with raw.copy("COPY linli_gen_grid FROM STDIN") as copy:
             for r in rows:
