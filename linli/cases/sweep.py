@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -74,6 +74,25 @@ def _notify(rows: list[tuple[int, str, Any, str, int]]) -> int:
     ]
     Notification.objects.bulk_create(objs, batch_size=2000)
     return len(objs)
+
+
+ESCALATE_ROWS = 1000  # (case, area) pairs per UPDATE … FROM (VALUES …)
+
+
+def _escalate(pairs: list[tuple[int, int]]) -> None:
+    """Escalate each case to its own target area, a thousand cases per statement: one UPDATE per target
+    area cost a city-wide catch-up sweep thousands of statements (one per community)."""
+    table = connection.ops.quote_name(WorkOrder._meta.db_table)
+    for i in range(0, len(pairs), ESCALATE_ROWS):
+        chunk = pairs[i : i + ESCALATE_ROWS]
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {table} SET escalated_to_id = v.target, escalation_level = escalation_level + 1 "
+                f"FROM (SELECT column1 AS case_id, column2 AS target FROM (VALUES {values}) AS pairs) AS v "
+                f"WHERE {table}.id = v.case_id",
+                [x for pair in chunk for x in pair],
+            )
 
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:
@@ -155,10 +174,7 @@ def _overdue(now: dt.datetime, result: SweepResult) -> None:
             for pk, target in targets.items():
                 if target:
                     by_target.setdefault(target, []).append(pk)
-            for target, pks in by_target.items():
-                WorkOrder.objects.filter(pk__in=pks).update(
-                    escalated_to_id=target, escalation_level=F("escalation_level") + 1
-                )
+            _escalate([(pk, t) for pk, t in targets.items() if t])
             CaseEvent.objects.bulk_create(events, batch_size=2000)
             members = _unit_members({b[2] for b in batch if b[2]})
             sups = _supervisors(set(by_target), "cases.supervise")

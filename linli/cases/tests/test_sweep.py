@@ -189,3 +189,19 @@ def test_nightly_jobs_call_the_rollup_and_the_training(monkeypatch):
     tasks.retrain_classifier()
     assert calls == [("rollup", 3), ("retrain",)]
     assert not tasks.ROLLUP_LOCK.is_locked() and not tasks.RETRAIN_LOCK.is_locked()
+
+
+def test_one_sweep_escalates_each_case_to_its_own_level_above(world):
+    a = dispatched(world, grid="A1-1")
+    b = dispatched(world, grid="B1-1", unit="b1-community", dispatcher="community_b")
+    c = dispatched(world, grid="A1-2")
+    WorkOrder.objects.filter(pk=c.pk).update(escalated_to=world.areas["A1"], escalation_level=1)
+    late = max(x.resolve_due for x in (a, b, c)) + MINUTE
+    result = sweep(late)
+    assert result.escalated == 3
+    got = {x.pk: (x.escalated_to_id, x.escalation_level) for x in WorkOrder.objects.filter(pk__in=[a.pk, b.pk, c.pk])}
+    assert got == {
+        a.pk: (world.areas["A1"].pk, 1),
+        b.pk: (world.areas["B1"].pk, 1),
+        c.pk: (world.areas["A"].pk, 2),
+    }
