@@ -293,6 +293,8 @@ OPEN_STATUSES = (
     Status.SUSPENDED,
 )
 FINISHED_STATUSES = (Status.RESOLVED, Status.REVIEWED, Status.CLOSED)
+# open and on the clock (a suspended case's clock is stopped)
+RUNNING_STATUSES = tuple(s for s in OPEN_STATUSES if s != Status.SUSPENDED)
 
 
 class Channel(models.TextChoices):

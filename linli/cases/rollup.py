@@ -30,6 +30,7 @@ from django.utils import timezone
 from linli.cases.models import (
     FINISHED_STATUSES,
     OPEN_STATUSES,
+    RUNNING_STATUSES,
     CaseDayStat,
     Rating,
     Status,
@@ -71,7 +72,7 @@ BATCH = 2000
 # a case counts as accepted (受理) unless it still waits for intake, was not accepted, or was merged
 ACCEPTED = ~Q(status__in=[Status.SUBMITTED, Status.REJECTED, Status.MERGED])
 FINISHED = Q(status__in=FINISHED_STATUSES)
-RUNNING = Q(status__in=[s for s in OPEN_STATUSES if s != Status.SUSPENDED])
+RUNNING = Q(status__in=RUNNING_STATUSES)
 TOP_CODE = Coalesce(Substr("category__code", 1, 2), Value(""))
 
 

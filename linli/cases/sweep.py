@@ -15,11 +15,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from linli.cases.models import CaseEvent, HandlingUnit, Status, WorkOrder
+from linli.cases.models import RUNNING_STATUSES, CaseEvent, HandlingUnit, WorkOrder
+from linli.cases.services import NEXT_LEVEL
 from linli.core import audit
 
-ACTIVE = (Status.SUBMITTED, Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RETURNED)
-NEXT = {"grid": "community", "community": "street", "street": "district", "district": "city"}
+ACTIVE = RUNNING_STATUSES
 BATCH = 5000
 
 
@@ -154,7 +154,7 @@ def _overdue(now: dt.datetime, result: SweepResult) -> None:
             for pk, status, _unit, _title, esc_level, grid, community, street, district, city in batch:
                 ids = {"grid": grid, "community": community, "street": street, "district": district, "city": city}
                 current = esc_level or ("grid" if grid else "community" if community else "street")
-                level = NEXT.get(current)
+                level = NEXT_LEVEL.get(current)
                 target = ids.get(level) if level else None
                 targets[pk] = target
                 events.append(

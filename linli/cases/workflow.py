@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from linli.cases.models import OPEN_STATUSES, Status
+from linli.cases.models import FINISHED_STATUSES, OPEN_STATUSES, Status
 
-HANDLED = (Status.RESOLVED, Status.REVIEWED, Status.CLOSED)
+HANDLED = FINISHED_STATUSES
 TERMINAL = (Status.CLOSED, Status.MERGED, Status.REJECTED)
 
 

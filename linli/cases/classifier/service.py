@@ -20,6 +20,7 @@ from django.db.models.signals import post_delete, post_save
 
 from linli.cases.classifier.model import Model, Suggestion, top_level, train
 from linli.cases.models import ClassifierModel, KeywordRule, WorkOrder
+from linli.cases.workflow import HANDLED
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CHECK_SECONDS = 60.0
@@ -29,10 +30,6 @@ CORRECTED_WEIGHT = 3.0
 # handles a few hundred thousand texts in minutes; the newest cases say most about today's wording).
 MAX_CASES = 200_000
 
-try:
-    from linli.cases.workflow import HANDLED
-except ImportError:  # pragma: no cover - the state machine predates the classifier
-    HANDLED = ("resolved", "reviewed", "closed")  # type: ignore[assignment]
 
 _lock = threading.Lock()
 _state: dict = {"model_id": None, "model": None, "model_checked": 0.0, "rules": None, "rules_sig": None}

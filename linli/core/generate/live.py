@@ -40,8 +40,7 @@ def _backdate(case: WorkOrder, days: float) -> None:
         resolve_due=F("resolve_due") - delta,
         warn_at=F("warn_at") - delta,
     )
-    for event in CaseEvent.objects.filter(work_order=case):
-        CaseEvent.objects.filter(pk=event.pk).update(at=event.at - delta)
+    CaseEvent.objects.filter(work_order=case).update(at=F("at") - delta)
 
 
 @transaction.atomic
