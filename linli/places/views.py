@@ -8,10 +8,8 @@ places.services and show its ValidationError on the form.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -20,7 +18,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from linli.accounts.http import AuthedHttpRequest
+from linli.accounts.http import AuthedHttpRequest, requires
 from linli.core import codes
 from linli.people.models import Household, Label, Occupancy, Resident
 from linli.places import services
@@ -42,21 +40,6 @@ LEVEL_DEPTH = {level: i for i, level in enumerate(codes.LEVELS)}
 # Map payload: 5 decimals is about 1 m, far finer than a grid boundary is drawn.
 COORD_DECIMALS = 5
 MOBILE_SEARCH_LIMIT = 30
-
-
-def requires(perm: str):
-    """Signed-in users holding `perm`; others get 403 (anonymous users go to the login page)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request: AuthedHttpRequest, *args, **kwargs):
-            if not request.user.has_linli_perm(perm):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapped)
-
-    return decorator
 
 
 def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):

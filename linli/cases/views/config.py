@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import calendar as pycalendar
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -26,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from linli.accounts.http import AuthedHttpRequest
+from linli.accounts.http import AuthedHttpRequest, requires
 from linli.accounts.models import User
 from linli.cases import config_services as svc
 from linli.cases import holidays, routing, workcal
@@ -49,17 +46,7 @@ PAGE_SIZE = 50
 MEMBER_SEARCH_LIMIT = 10
 
 
-def configure_view(view: Callable) -> Callable:
-    """Signed in (else the sign-in page) and holding cases.configure (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthedHttpRequest, *args, **kwargs):
-        if not request.user.has_linli_perm(svc.PERM):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+configure_view = requires(svc.PERM)
 
 
 def _query_without_page(request) -> str:

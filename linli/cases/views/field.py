@@ -12,10 +12,7 @@ Every write is one call to linli.cases.services; nothing is created when any inp
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -25,7 +22,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from linli.accounts.http import AuthedHttpRequest
+from linli.accounts.http import AuthedHttpRequest, requires
 from linli.cases import attachments, locate, services, workflow
 from linli.cases.models import CaseAttachment, Channel, Rating, Status, WorkOrder
 from linli.places.models import Area, Building
@@ -36,21 +33,6 @@ MAX_GRID_CHOICES = 400
 # how far around the pin the map draws grid boundaries (degrees, about 3 km)
 MAP_WINDOW = 0.03
 MAX_MAP_GRIDS = 150
-
-
-def requires(perm: str):
-    """Signed-in users holding `perm`; others get 403 (anonymous users go to the login page)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request: AuthedHttpRequest, *args, **kwargs):
-            if not request.user.has_linli_perm(perm):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapped)
-
-    return decorator
 
 
 # ----------------------------------------------------------------------------- who reports from where

@@ -9,11 +9,9 @@ outside the scope is 404.
 from __future__ import annotations
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -23,6 +21,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from linli.accounts.http import requires
 from linli.cases import analysis, kpi, services
 from linli.cases.models import OPEN_STATUSES, Status, WorkOrder
 from linli.core import audit, codes
@@ -36,16 +35,7 @@ PAGE_ROWS = 300
 COORD_DECIMALS = 5
 
 
-def supervisor(view):
-    """Signed-in users holding cases.supervise; others get 403 (anonymous users go to the login page)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_linli_perm(kpi.SUPERVISE):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+supervisor = requires(kpi.SUPERVISE)
 
 
 def _area(request: HttpRequest) -> Area | None:
