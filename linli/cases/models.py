@@ -11,7 +11,8 @@ from typing import cast
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -320,6 +321,19 @@ class DueState(models.TextChoices):
     OVERDUE = "overdue", _("overdue")
 
 
+# Places as cells of a grid of 1/CELLS_PER_DEGREE degree (about 550 m north–south): duplicate detection looks
+# for a case's neighbours in the cells its search box touches, through an index on the cells.
+CELLS_PER_DEGREE = 200
+
+
+def place_cells() -> tuple[Cast, Cast]:
+    """The latitude and longitude cell of a case as database expressions (NULL without coordinates)."""
+    return (
+        Cast(F("lat") * CELLS_PER_DEGREE, models.IntegerField()),
+        Cast(F("lng") * CELLS_PER_DEGREE, models.IntegerField()),
+    )
+
+
 class WorkOrderQuerySet(ScopedQuerySet):
     def for_user(self, user, action: str = "view") -> models.QuerySet:
         """Cases in the user's area scope for `cases.<action>`, plus the cases of the user's handling units
@@ -504,21 +518,27 @@ class WorkOrder(SealedMixin, LinliModel):
             models.Index(fields=["district", "status", "resolve_due"], name="wo_district_queue"),
             models.Index(fields=["lead_unit", "status"], name="wo_unit_status"),
             models.Index(fields=["grid", "submitted_at"], name="wo_grid_time"),
-            # duplicate detection reads a category's time window and each case's place from the index alone
+            # duplicate detection probes a category's cells around a case (two by two) within a time window
+            models.Index(F("category"), *place_cells(), F("submitted_at"), name="wo_category_cell"),
+            models.Index(F("suggested_category"), *place_cells(), F("submitted_at"), name="wo_suggested_cell"),
+            # the dispatch desk of a city or district: its queue among 17 M cases read from the index alone
             models.Index(
-                fields=["category", "submitted_at"],
-                name="wo_category_time",
-                include=["id", "lat", "lng", "grid", "house"],
-            ),
-            models.Index(
-                fields=["suggested_category", "submitted_at"],
-                name="wo_suggested_time",
-                include=["id", "lat", "lng", "grid", "house"],
-            ),
-            # the dispatch desk of a city or district: waiting cases and suspension requests among 17 M
-            models.Index(
-                fields=["status", "suspension_requested", "resolve_due"],
-                name="wo_open_status_due",
+                fields=["status", "resolve_due"],
+                name="wo_open_queue",
+                include=[
+                    "id",
+                    "priority",
+                    "warn_at",
+                    "suspension_requested",
+                    "escalated_to",
+                    "channel",
+                    "category",
+                    "city",
+                    "district",
+                    "street",
+                    "community",
+                    "grid",
+                ],
                 condition=Q(status__in=["submitted", "accepted", "dispatched", "in_progress", "returned", "suspended"]),
             ),
             models.Index(

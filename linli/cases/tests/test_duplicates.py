@@ -130,3 +130,38 @@ def test_a_page_of_cases_costs_two_queries(world, django_assert_num_queries):
         found = duplicates.candidates_for_many(cases, base)
     assert set(found) == {c.pk for c in cases[:4]}
     assert all(len(v) == 3 for v in found.values())
+
+
+@pytest.mark.parametrize(
+    ("here", "there"),
+    [
+        # across the edge where PostgreSQL's rounding starts a new cell (x.5 / 200 degrees)…
+        ((39.00245, 117.20245), (39.00255, 117.20255)),
+        # …and across the edge where SQLite's truncation does (whole multiples of 1/200 degree)
+        ((39.00495, 117.20495), (39.00505, 117.20505)),
+        # south-west to north-east across a box's width: the far corners of neighbouring cells
+        ((39.00400, 117.20400), (39.00520, 117.20520)),
+    ],
+)
+def test_neighbours_in_the_next_cell_are_proposed(world, here, there):
+    first = _set(_case(world), lat=there[0], lng=there[1])
+    second = _set(_case(world, **LAMP_AGAIN), lat=here[0], lng=here[1])
+    assert duplicates.haversine_m(*here, *there) < duplicates.RADIUS_M
+    assert _found(second, WorkOrder.objects.all()) == [first.pk]
+    assert _found(first, WorkOrder.objects.all()) == [second.pk]
+
+
+def test_cells_of_the_box_cover_a_larger_radius(world):
+    first = _set(_case(world), lat=39.0100, lng=117.2000)
+    second = _set(_case(world, **LAMP_AGAIN), lat=39.0100 + 900 / duplicates.M_PER_DEGREE, lng=117.2000)
+    assert _found(second, WorkOrder.objects.all()) == []
+    found = duplicates.candidates(second, WorkOrder.objects.all(), radius_m=1000)
+    assert [c.pk for c, _ in found] == [first.pk]
+
+
+def test_a_case_without_coordinates_meets_its_grid(world):
+    first = _set(_case(world), lat=None, lng=None)
+    second = _case(world, **LAMP_AGAIN)
+    assert second.lat is not None
+    assert _found(second, WorkOrder.objects.all()) == [first.pk]
+    assert _found(first, WorkOrder.objects.all()) == [second.pk]
