@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -92,7 +92,14 @@ def queue_for(user) -> QuerySet:
         needs |= Q(escalated_to_id__in=scope.area_ids(), status__in=OPEN_STATUSES)
     if user.has_linli_perm("cases.supervise"):
         needs |= Q(status=Status.IN_PROGRESS, suspension_requested=True)
-    return WorkOrder.objects.for_user(user, "dispatch").filter(needs)
+    # The open cases, then whether each needs a dispatcher, decided on the covering index of open cases
+    # (wo_open_queue). Written as a plain OR, PostgreSQL misjudged a city's queue as 50 rows and fetched
+    # 11,000 cases from the table to sort them (250–500 ms); as a CASE it reads the index alone (50 ms).
+    return (
+        WorkOrder.objects.for_user(user, "dispatch")
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Case(When(needs, then=Value(True)), default=Value(False), output_field=BooleanField()))
+    )
 
 
 def order_queue(qs: QuerySet, now: dt.datetime) -> QuerySet:
@@ -250,10 +257,16 @@ def enrich(cases: list[WorkOrder], user) -> None:
         return
     reasons = return_reasons(cases)
     routed = propose_units(cases)
-    scope_units = set(HandlingUnit.objects.for_user(user, "dispatch").filter(active=True).values_list("pk", flat=True))
+    proposed = {case.pk: case.proposed_unit if case.proposed_unit_id else routed.get(case.pk) for case in cases}
+    # which of the proposed units lie in the dispatcher's scope (a city's scope holds 17,000 units)
+    scope_units = set(
+        HandlingUnit.objects.for_user(user, "dispatch")
+        .filter(active=True, pk__in={unit.pk for unit in proposed.values() if unit is not None})
+        .values_list("pk", flat=True)
+    )
     dupes = duplicates.candidates_for_many(cases, WorkOrder.objects.for_user(user, "view"))
     for case in cases:
-        unit = case.proposed_unit if case.proposed_unit_id else routed.get(case.pk)
+        unit = proposed[case.pk]
         suggested = case.suggested_category if case.suggested_category and case.suggested_category.is_leaf else None
         # display-only attributes for the row templates
         case.__dict__.update(
@@ -289,11 +302,15 @@ def workbench(request: AuthedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None, user=user)
     counts = summary(queue, now)
     rows = form.apply(queue, now)
-    paginator = Paginator(order_queue(_queue_rows(rows), now), PAGE_SIZE)
+    # the page's ids first, sorted on the index alone, then those 25 cases with what the rows show
+    paginator = Paginator(order_queue(rows, now).values_list("pk", flat=True), PAGE_SIZE)
     if not form.filtered:
         paginator.count = counts["total"]  # the summary already counted the whole queue
     page = paginator.get_page(request.GET.get("page"))
-    enrich(list(page.object_list), user)
+    ids = list(page.object_list)
+    found = _queue_rows(WorkOrder.objects.filter(pk__in=ids)).in_bulk()
+    page.object_list = [found[pk] for pk in ids if pk in found]
+    enrich(page.object_list, user)
     params = request.GET.copy()
     params.pop("page", None)
     context = {
