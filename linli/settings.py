@@ -67,6 +67,7 @@ ALLOWED_HOSTS = [h for h in env_str("LINLI_ALLOWED_HOSTS", "127.0.0.1,localhost,
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("LINLI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
+    "daphne",  # first: `runserver` (the demo) serves ASGI, so the dispatch console's WebSocket works
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -81,6 +82,8 @@ INSTALLED_APPS = [
     "linli.web",
     "linli.cases",
     "linli.notifications",
+    "linli.iot",
+    "linli.dispatch",
     "huey.contrib.djhuey",
 ]
 
@@ -253,6 +256,21 @@ LINLI_NOTIFY_CHANNELS = [
     c for c in env_str("LINLI_NOTIFY_CHANNELS", "linli.notifications.channels.LoggingChannel").split(",") if c
 ]
 OPEN311_JURISDICTION = env_str("LINLI_OPEN311_JURISDICTION", "linli.local")
+
+# Devices (linli/iot): MQTT broker of the device contract (docs/devices.md); without one, devices use the
+# HTTP device API only. mqtt://user:password@host:1883 (mqtts:// for TLS).
+MQTT_URL = env_str("MQTT_URL", "")
+LINLI_MQTT_CLIENT_ID = env_str("LINLI_MQTT_CLIENT_ID", "linli-ingest")
+LINLI_INGEST_BATCH = env_int("LINLI_INGEST_BATCH", 500)
+
+# The dispatch center (linli/dispatch): live console over WebSocket (Django Channels); an alarm nobody
+# acknowledges within this many seconds goes to the shift lead, and again every interval until someone acts.
+ASGI_APPLICATION = "linli.asgi.application"
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+LINLI_ALARM_ESCALATE_SECONDS = env_int("LINLI_ALARM_ESCALATE_SECONDS", 60)
 
 LOGGING = {
     "version": 1,

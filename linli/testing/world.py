@@ -152,6 +152,7 @@ def build_world() -> World:
     u["grid"] = make_user("grid", "grid", area=a["A1-1"])
     u["property"] = make_user("property", "property", estate=w.estates["E1"])
     u["dispatcher"] = make_user("dispatcher", "dispatcher", area=a["A"])
+    u["shift_lead"] = make_user("shift_lead", "shift_lead", area=a["A"])
     u["rescuer"] = make_user("rescuer", "rescuer", area=a["A"])
     u["provider"] = make_user("provider", "provider")
     u["resident"] = make_user("resident", "resident")
@@ -162,6 +163,8 @@ def build_world() -> World:
     u["community_b"] = make_user("community_b", "community", area=a["B1"])
     u["grid_b"] = make_user("grid_b", "grid", area=a["B1-1"])
     u["property_b"] = make_user("property_b", "property", estate=w.estates["E2"])
+    u["dispatcher_b"] = make_user("dispatcher_b", "dispatcher", area=a["B"])
+    u["rescuer_b"] = make_user("rescuer_b", "rescuer", area=a["B"])
     build_cases(w)
     return w
 

@@ -25,7 +25,7 @@ class Login:
 
 @transaction.atomic
 def ensure_demo_accounts(street: Area) -> list[Login]:
-    """Create the 12 demo accounts once (password settings.DEMO_PASSWORD); later runs only list them."""
+    """Create the 13 demo accounts once (password settings.DEMO_PASSWORD); later runs only list them."""
     community = Area.objects.filter(level="community", street=street).order_by("code").first()
     grid = Area.objects.filter(level="grid", community=community).order_by("code").first()
     estate = Estate.objects.filter(community=community).order_by("code").first()
@@ -35,6 +35,7 @@ def ensure_demo_accounts(street: Area) -> list[Login]:
         "grid": grid,
         "handler": street,
         "dispatcher": street,
+        "shift_lead": street,
         "rescuer": street,
     }
     logins = []

@@ -26,6 +26,7 @@ ACCOUNTS = {
     "property",
     "handler",
     "dispatcher",
+    "shift_lead",
     "rescuer",
     "provider",
     "resident",
