@@ -182,6 +182,24 @@ def test_filters(world, client_for):
     assert 'class="error"' in html
 
 
+def test_word_search_reads_title_and_description_in_any_case(world, client_for):
+    # on PostgreSQL through the bigram index of open cases: the word at the very end of the text, a word
+    # split between title and description, Latin letters in another case, and a one-character word
+    client = client_for("street")
+    leak = open_case(world, grid="A1-1", category="0202", title="Lamp", description="三楼卫生间往下漏水")
+    other = open_case(world, grid="A1-1", category="0202", title="水管", description="漏了一地 水漏")
+
+    def ids(q):
+        return set(_numbers(_page(client, q=q)))
+
+    assert ids("漏水") == {str(leak.pk)}
+    assert ids("LAMP 漏水") == {str(leak.pk)}
+    assert ids("lamp") == {str(leak.pk)}
+    assert ids("漏") == {str(leak.pk), str(other.pk)}
+    assert ids("Lamp 水管") == set()
+    assert ids("水 漏了一地") == {str(other.pk)}
+
+
 def test_htmx_request_gets_the_queue_fragment(world, client_for):
     case = open_case(world)
     response = client_for("community").get(DESK, HTTP_HX_REQUEST="true")
