@@ -308,3 +308,59 @@ class Alarm(LinliModel):
         if scope.resident_ids:
             q |= Q(resident_id__in=scope.resident_ids)
         return q
+
+
+# ---------------------------------------------------------------- ingestion (linli/iot/ingest.py)
+
+
+class Telemetry(models.Model):
+    """One telemetry message as received. On PostgreSQL the table is partitioned by month of `received_at`
+    (migration 0002; partitions are created ahead by the check_devices job), so the primary key includes it."""
+
+    pk = models.CompositePrimaryKey("device", "msg_id", "received_at")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="telemetry", db_index=False)
+    msg_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(_("received"))
+    device_ts = models.DateTimeField(_("device time"), null=True, blank=True)
+    values = models.JSONField(_("values"), default=dict)
+
+    class Meta:
+        verbose_name = _("telemetry")
+        verbose_name_plural = _("telemetry")
+        indexes = [models.Index(fields=["device", "received_at"], name="telemetry_device_time")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.msg_id}"
+
+
+class SeenMessage(models.Model):
+    """The msg_ids already processed, so that a redelivered message is a no-op; pruned after some days."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
+    msg_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "msg_id"], name="seen_message_once")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.msg_id}"
+
+
+class RejectedMessage(models.Model):
+    """A message ingestion refused (malformed, unknown device, bad secret…), kept for admins to see."""
+
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    source = models.CharField(_("topic or URL"), max_length=200)
+    device_code = models.CharField(_("device code"), max_length=64, blank=True, db_index=True)
+    reason = models.CharField(_("reason"), max_length=32, db_index=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    payload = models.TextField(_("payload (first 2 KB)"), blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("rejected message")
+        verbose_name_plural = _("rejected messages")
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.device_code} {self.reason}"
