@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Swagger
 from ninja.renderers import JSONRenderer
 
-from linli.api import auth, cases, errors, people, places
+from linli.api import auth, cases, devices, errors, people, places
 from linli.api.security import BearerToken, SessionLogin
 
 DESCRIPTION = _(
@@ -40,3 +40,4 @@ api.add_router("", auth.router)
 api.add_router("", places.router)
 api.add_router("", people.router)
 api.add_router("", cases.router)
+api.add_router("", devices.router)
