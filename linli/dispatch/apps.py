@@ -7,3 +7,9 @@ class DispatchConfig(AppConfig):
     label = "dispatch"
     verbose_name = _("Dispatch center")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from linli.dispatch import live
+        from linli.iot.signals import alarm_changed
+
+        alarm_changed.connect(live.on_alarm_changed, dispatch_uid="dispatch-console-push")

@@ -1,0 +1,132 @@
+"""Live pushes to the dispatch console: alarm_changed → one compact JSON per alarm to the groups of its areas.
+
+Groups: a console socket joins "alarms.<level>.<area id>" for every area of the user's dispatch.console scope
+("alarms.all" for a platform-wide scope). An alarm is sent to the groups of its grid, community, street,
+district and city (and "alarms.all"), so a street dispatcher gets only the street's alarms, a district center
+the whole district, and someone with no dispatch scope nothing. Only life-safety alarms reach the console.
+
+The receiver runs in whichever process changed the alarm (a web worker, the MQTT ingest worker, a job); with
+Redis (REDIS_URL) the channel layer carries the message to the console sockets of every daphne process; the
+in-memory layer of the demo reaches the sockets of the same process only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from linli.iot.models import SEVERITY_RANK, Alarm
+
+logger = logging.getLogger("linli.dispatch")
+
+LEVELS = ("grid", "community", "street", "district", "city")
+ALL_GROUP = "alarms.all"
+MESSAGE_TYPE = "alarm.changed"  # handled by ConsoleConsumer.alarm_changed
+
+
+def group_name(level: str, area_id: int) -> str:
+    return f"alarms.{level}.{area_id}"
+
+
+def groups_for_alarm(alarm: Alarm) -> list[str]:
+    groups = [group_name(level, getattr(alarm, f"{level}_id")) for level in LEVELS if getattr(alarm, f"{level}_id")]
+    return [*groups, ALL_GROUP]
+
+
+def groups_for_scope(scope) -> list[str]:
+    """The console groups of a scope (user.scope_for("dispatch.console")); [] for an empty one."""
+    if scope.all:
+        return [ALL_GROUP]
+    groups = []
+    for level in LEVELS:
+        for area_id in sorted(getattr(scope, f"{level}_ids")):
+            groups.append(group_name(level, area_id))
+    return groups
+
+
+def _iso(value) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def alarm_payload(alarm: Alarm) -> dict:
+    """What the console shows of an alarm. Codes only: each socket adds labels in its user's language."""
+    resident = alarm.resident
+    house = alarm.house
+    return {
+        "id": alarm.pk,
+        "type": alarm.type,
+        "severity": alarm.severity,
+        "rank": SEVERITY_RANK.get(alarm.severity, 9),
+        "status": alarm.status,
+        "count": alarm.count,
+        "message": alarm.message,
+        "device": alarm.device.code,
+        "kind": alarm.device.kind,
+        "resident": resident.name if resident else "",
+        "age": resident.age if resident else None,
+        "house": str(house) if house else "",
+        "grid": alarm.grid.name,
+        "street": alarm.street.name,
+        "lat": alarm.lat,
+        "lng": alarm.lng,
+        "raised_at": _iso(alarm.raised_at),
+        "last_at": _iso(alarm.last_at),
+        "claimed_by": (alarm.claimed_by.get_full_name() or alarm.claimed_by.username) if alarm.claimed_by else "",
+        "claimed_by_id": alarm.claimed_by_id,
+        "incident": getattr(getattr(alarm, "incident", None), "pk", None),
+        "escalated": alarm.escalated_at is not None,
+    }
+
+
+def console_rows(alarm_ids) -> list[Alarm]:
+    return list(
+        Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(
+            "device", "resident", "house__unit", "house__building", "grid", "street", "claimed_by", "incident"
+        )
+    )
+
+
+def push(alarms: list[Alarm], event: str) -> int:
+    """Send each alarm to its groups. Returns the number of group messages sent."""
+    layer = get_channel_layer()
+    if layer is None or not alarms:
+        return 0
+    sent_at = time.time()
+    messages = [
+        (groups_for_alarm(a), {"type": MESSAGE_TYPE, "event": event, "alarm": alarm_payload(a), "sent_at": sent_at})
+        for a in alarms
+    ]
+    sent = 0
+
+    async def send_all() -> None:
+        nonlocal sent
+        for groups, message in messages:
+            for group in groups:
+                await layer.group_send(group, message)
+                sent += 1
+
+    async_to_sync(send_all)()
+    return sent
+
+
+def on_alarm_changed(sender, alarm_ids: list[int], event: str, **kwargs) -> None:
+    """Receiver of linli.iot.signals.alarm_changed (after commit). Never fails the sender."""
+    try:
+        alarms = console_rows(alarm_ids)
+        push(alarms, event)
+    except Exception:
+        logger.exception("could not push alarms %s (%s) to the dispatch console", list(alarm_ids)[:20], event)
+        return
+    if event == "raised":
+        try:
+            from linli.dispatch.tasks import schedule_escalation
+
+            for alarm in alarms:
+                if alarm.status == "active":
+                    schedule_escalation(alarm.pk)
+        except Exception:
+            logger.exception("could not schedule the escalation of alarms %s", list(alarm_ids)[:20])

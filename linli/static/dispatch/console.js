@@ -1,0 +1,168 @@
+/* The dispatch console: a live list of open life-safety alarms pushed over a WebSocket, with a sound,
+   a flash, counters and a map. Every action is an ordinary form POST (claim). */
+(function () {
+  "use strict";
+  var root = document.getElementById("console");
+  if (!root) return;
+  var t = root.dataset;
+  var list = document.getElementById("alarm-list");
+  var state = document.getElementById("live-state");
+  var soundBtn = document.getElementById("sound-toggle");
+  var audio = new Audio(t.sound);
+  var alarms = {};
+  var markers = {};
+  var map = null;
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function time(iso) { return iso ? iso.substr(11, 8) : ""; }
+  function isOpen(a) { return a.status === "active" || a.status === "acknowledged"; }
+
+  // ---- sound: browsers allow it only after a click, so it is a toggle the call-taker turns on
+  var soundOn = localStorage.getItem("linli.console.sound") === "on";
+  function showSound() {
+    soundBtn.setAttribute("aria-pressed", soundOn ? "true" : "false");
+    soundBtn.textContent = soundOn ? t.tSoundOn : t.tSoundOff;
+  }
+  soundBtn.addEventListener("click", function () {
+    soundOn = !soundOn;
+    localStorage.setItem("linli.console.sound", soundOn ? "on" : "off");
+    showSound();
+    if (soundOn) ring();
+  });
+  function ring() {
+    if (!soundOn) return;
+    try { audio.currentTime = 0; var p = audio.play(); if (p && p.catch) p.catch(function () {}); } catch (e) { /* no sound */ }
+  }
+  showSound();
+
+  // ---- the list
+  function row(a) {
+    var li = document.createElement("li");
+    li.id = "alarm-" + a.id;
+    li.className = "alarm sev-" + a.severity + (a.claimed_by ? " claimed" : "");
+    var who = a.resident ? esc(a.resident) + (a.age != null ? " · " + esc(a.age) + " " + esc(t.tYears) : "") : esc(a.device);
+    var html = '<div class="what"><span class="sev sev-' + esc(a.severity) + '">' + esc(a.severity_label) + "</span> " +
+      "<strong>" + esc(a.type_label) + "</strong> · " + who +
+      '<div class="meta"><span>' + esc(a.house || a.grid) + "</span><span>" + esc(a.street) + "</span>" +
+      '<span class="mono">' + esc(a.device) + "</span>" +
+      '<time datetime="' + esc(a.raised_at) + '">' + esc(t.tReceived) + " " + esc(time(a.raised_at)) + "</time>" +
+      (a.count > 1 ? "<span>×" + esc(a.count) + "</span>" : "") +
+      (a.escalated ? '<span class="tag care">' + esc(t.tEscalated) + "</span>" : "") +
+      (a.message ? "<span>" + esc(a.message) + "</span>" : "") + "</div></div>";
+    if (a.claimed_by) {
+      html += '<span class="taken">' + esc(t.tTakenBy) + " " + esc(a.claimed_by) + "</span>";
+      if (a.incident && a.claimed_by_me) html += '<a class="button" href="' + esc(t.incidentUrl.replace("/0/", "/" + a.incident + "/")) + '">' + esc(t.tOpen) + "</a>";
+    } else if (a.status === "active") {
+      html += '<form method="post" action="' + esc(t.claimUrl.replace("/0/", "/" + a.id + "/")) + '">' +
+        '<input type="hidden" name="csrfmiddlewaretoken" value="' + esc(t.csrf) + '">' +
+        '<button class="primary claim">' + esc(t.tClaim) + "</button></form>";
+    }
+    li.innerHTML = html;
+    return li;
+  }
+
+  function order(a, b) {
+    var wa = a.claimed_by ? 1 : 0, wb = b.claimed_by ? 1 : 0;
+    if (wa !== wb) return wa - wb;  // waiting alarms first
+    if (a.rank !== b.rank) return a.rank - b.rank;
+    return a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : a.id - b.id;
+  }
+
+  function render(flashId) {
+    var items = Object.keys(alarms).map(function (k) { return alarms[k]; }).sort(order);
+    list.textContent = "";
+    items.forEach(function (a) {
+      var li = row(a);
+      if (a.id === flashId) li.classList.add("flash");
+      list.appendChild(li);
+    });
+    document.getElementById("empty").hidden = items.length > 0;
+    var waiting = items.filter(function (a) { return !a.claimed_by && a.status === "active"; }).length;
+    document.getElementById("n-waiting").textContent = waiting;
+    document.getElementById("n-handling").textContent = items.length - waiting;
+    document.getElementById("n-escalated").textContent = items.filter(function (a) { return a.escalated && !a.claimed_by; }).length;
+    document.title = (waiting ? "(" + waiting + ") " : "") + t.title;
+    drawMap(items);
+  }
+
+  function upsert(a, event) {
+    a.claimed_by_me = a.claimed_by_id === Number(t.me);
+    var isNew = !alarms[a.id];
+    if (!isOpen(a)) { delete alarms[a.id]; render(); return; }
+    alarms[a.id] = a;
+    var loud = (isNew && !a.claimed_by) || event === "escalated";
+    render(loud || isNew ? a.id : null);
+    if (loud) ring();
+    root.dataset.received = String(Number(root.dataset.received || "0") + 1);
+  }
+
+  // ---- map (our own points on a plain background; tiles only when configured)
+  function drawMap(items) {
+    if (typeof L === "undefined") return;
+    var el = document.getElementById("console-map");
+    if (!map) {
+      map = L.map(el, { attributionControl: !!el.dataset.tiles, zoomSnap: 0.25 });
+      if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
+      map.setView([Number(el.dataset.lat) || 39.12, Number(el.dataset.lng) || 117.2], 13);
+    }
+    var seen = {};
+    var points = [];
+    items.forEach(function (a) {
+      if (a.lat == null || a.lng == null) return;
+      seen[a.id] = true;
+      var color = a.severity === "critical" ? "#c81e1e" : a.severity === "major" ? "#e8590c" : "#1c5fa8";
+      var style = { radius: 9, color: color, weight: 3, fillColor: a.claimed_by ? "#ffffff" : color, fillOpacity: 0.85 };
+      if (markers[a.id]) markers[a.id].setStyle(style);
+      else markers[a.id] = L.circleMarker([a.lat, a.lng], style).addTo(map);
+      markers[a.id].bindTooltip(esc(a.type_label) + " · " + esc(a.resident || a.device));
+      points.push([a.lat, a.lng]);
+    });
+    Object.keys(markers).forEach(function (k) { if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; } });
+    if (points.length) map.fitBounds(points, { maxZoom: 16, padding: [30, 30] });
+  }
+
+  // ---- the socket, reconnecting; after a reconnect the list is reloaded (nothing missed while away)
+  var retry = 1000;
+  function reload() {
+    return fetch(t.alarmsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        alarms = {};
+        data.alarms.forEach(function (a) { a.claimed_by_me = a.claimed_by_id === Number(t.me); alarms[a.id] = a; });
+        render();
+      })
+      .catch(function () { /* the next reconnect tries again */ });
+  }
+  function connect(again) {
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + t.wsPath);
+    ws.onopen = function () {
+      retry = 1000;
+      state.textContent = t.tLive;
+      state.className = "live-state on";
+      root.dataset.live = "on";
+      if (again) reload();
+    };
+    ws.onmessage = function (e) {
+      var msg = JSON.parse(e.data);
+      if (msg.type === "alarm") upsert(msg.alarm, msg.event);
+    };
+    ws.onclose = function () {
+      state.textContent = t.tOffline;
+      state.className = "live-state off";
+      root.dataset.live = "off";
+      setTimeout(function () { connect(true); }, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  JSON.parse(document.getElementById("console-alarms").textContent).forEach(function (a) {
+    a.claimed_by_me = a.claimed_by_id === Number(t.me);
+    alarms[a.id] = a;
+  });
+  render();
+  connect(false);
+})();
