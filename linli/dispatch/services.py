@@ -285,6 +285,8 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
         rescuer = console_rescuers(actor).select_related("user").filter(pk=rescuer_id).first()
         if rescuer is None:
             raise ValidationError({"rescuer": _("Choose a rescuer of your center.")})
+        # what Linli would have recommended at this moment (kept to measure how often dispatchers follow it)
+        recommended = rec.recommend(incident) if incident.recommended_rescuer_id is None else None
         taken = Rescuer.objects.filter(pk=rescuer.pk, status=Rescuer.Status.AVAILABLE).update(
             status=Rescuer.Status.ASSIGNED
         )
@@ -295,7 +297,6 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
                 % {"name": str(rescuer), "state": rescuer.get_status_display()}
             )
         before = snapshot(incident)
-        recommended = rec.recommend(incident) if incident.recommended_rescuer_id is None else None
         if recommended is not None:
             incident.recommended_rescuer = recommended.rescuer
         incident.rescuer = rescuer
