@@ -69,7 +69,7 @@ def test_actions_over_http_with_conflict_and_bad_input_messages(world, client_fo
     assert page.context["recommended"].rescuer == rescuer
     client.post(url + "callback/", {"version": 1, "outcome": "needs_help", "note": "fell"})
     stale = client.post(url + "dispatch/", {"version": 1, "rescuer": rescuer.pk}, follow=True)
-    assert [m.level_tag for m in stale.context["messages"]] == ["error"]
+    assert [m.level_tag for m in stale.context["messages"]] == ["success", "error"]  # the call-back, the conflict
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.CALLED_BACK and incident.rescuer is None
     client.post(url + "dispatch/", {"version": incident.version, "rescuer": rescuer.pk})
