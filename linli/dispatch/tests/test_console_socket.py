@@ -34,7 +34,7 @@ async def connect(headers) -> tuple[WebsocketCommunicator, bool]:
     return ws, connected
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_alarms_reach_only_the_consoles_whose_scope_covers_them(world):
     heads = {name: headers_for(world.users[name]) for name in ("dispatcher", "dispatcher_b", "shift_lead", "grid")}
 

@@ -239,7 +239,7 @@ def test_an_untaken_alarm_escalates_to_the_shift_lead_and_keeps_notifying(world,
 # ---------------------------------------------------------------- the race, on PostgreSQL
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_call_takers_race_for_one_alarm_and_one_wins(world):
     if connection.vendor != "postgresql":
         pytest.skip("a real race needs PostgreSQL's row locks and concurrent connections")
