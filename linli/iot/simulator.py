@@ -345,7 +345,8 @@ def prepare_devices(
 
     Issuing replaces each device's secret: only for the demo and for test databases.
     """
-    from linli.iot.credentials import issue_secret
+    from django.db import transaction
+
     from linli.iot.models import Device
 
     rng = random.Random(seed)
@@ -355,6 +356,15 @@ def prepare_devices(
     if limit:
         # call buttons and bracelets first, so even a small run has someone to press SOS
         qs = qs.order_by(_kind_first(), "code")[:limit]
+    out = []
+    with transaction.atomic():  # hundreds of secrets: one commit
+        out = _load(qs, rng, issue)
+    return out
+
+
+def _load(qs, rng: random.Random, issue: bool) -> list[SimDevice]:
+    from linli.iot.credentials import issue_secret
+
     out = []
     for device in qs:
         building = device.house.building if device.house_id else None
@@ -374,9 +384,8 @@ def prepare_devices(
         elif roll < 0.10:
             d.skew_ms = rng.choice([-1, 1]) * rng.randint(3600, 36 * 3600) * 1000
         if issue:
-            d.secret = issue_secret(device)
+            d.secret = issue_secret(device)  # a gateway's secret also signs its sub-devices' messages
         out.append(d)
-    # the gateways' secrets sign their sub-devices' messages
     return out
 
 

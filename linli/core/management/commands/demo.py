@@ -28,8 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--no-serve", action="store_true", help="prepare data and accounts, do not serve")
         parser.add_argument("--scale", default="demo", help="demo (default); tiny is for tests")
+        parser.add_argument("--no-simulator", action="store_true", help="do not simulate device traffic")
+        parser.add_argument("--sos-every", type=float, default=180.0, help="mean seconds between simulated alarms")
 
-    def handle(self, *args, port, host, no_serve, scale, **options):
+    def handle(self, *args, port, host, no_serve, scale, no_simulator=False, sos_every=180.0, **options):
         if not settings.DEMO:
             raise CommandError("The demo runs only with LINLI_MODE=demo (it uses a well-known password).")
         if scale not in ("demo", "tiny"):
@@ -50,6 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Reusing the data in {settings.DATABASES['default']['NAME']}.")
         logins = ensure_demo_accounts(street)
         self._ensure_cases(street)
+        self._ensure_iot(street)
         url = f"http://{host}:{port}/"
         self.stdout.write("")
         self.stdout.write(f"Linli demo at {url}  — password for every account: {settings.DEMO_PASSWORD}")
@@ -66,14 +69,39 @@ class Command(BaseCommand):
                 f"nightly roll-up and training) run in-process: {jobs.workers} worker threads, queue "
                 f"{settings.HUEY.get('filename', settings.HUEY['huey_class'])}."
             )
+        sim_stop = None if no_simulator else self._start_simulator(host, port, sos_every)
         self.stdout.write("Press Ctrl-C to stop.")
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         except KeyboardInterrupt:
             self.stdout.write("Stopped.")
         finally:
+            if sim_stop is not None:
+                sim_stop.set()
             if jobs is not None:
                 jobs.stop(graceful=True)
+
+    def _ensure_iot(self, street: Area) -> None:
+        """Devices in the homes of elderly residents living alone, the dispatch crews, roster and rescuers."""
+        from linli.core.generate.devices import ensure_demo_iot
+
+        iot = ensure_demo_iot(street)
+        kinds = ", ".join(f"{n} {kind}" for kind, n in iot.by_kind.items())
+        self.stdout.write(f"  {iot.devices:,} devices ({kinds}); {iot.rescuers} rescuers in {iot.crews} crews")
+        if iot.on_duty:
+            self.stdout.write(f"  on duty now: {iot.on_duty} — dispatcher, shift_lead and rescuer are on it")
+
+    def _start_simulator(self, host: str, port: int, sos_every: float):
+        """Simulated devices post to this server's device API once it answers; the first SOS ~25 s later."""
+        from linli.iot.simulator import start_in_thread
+
+        base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"  # noqa: S104 - loopback
+        _thread, stop = start_in_thread(base, alarm_every=sos_every, first_alarm_after=25.0)
+        self.stdout.write(
+            f"Device simulator: posting to {base}/api/v1/devices/…; first SOS about 25 s after start, then a "
+            f"life-safety alarm every ~{sos_every:g} s (--sos-every; --no-simulator to switch it off)."
+        )
+        return stop
 
     def _ensure_cases(self, street: Area) -> None:
         """Work orders once: handling units and routing for the street, a history of cases (most closed,
