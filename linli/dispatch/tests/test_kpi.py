@@ -199,3 +199,21 @@ def test_page_and_export(world, incidents, client_for):
     day = wb[wb.sheetnames[0]]
     assert day["A3"].value == "2026-03-10" and day["B3"].value == 6 and day["C3"].value == 5
     assert client_for("dispatcher").get(reverse("shifts:kpi-export")).status_code == 403
+
+
+def test_queries_do_not_grow_with_incidents(world, incidents):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = world.users["shift_lead"]
+    kpi.report(user, PERIOD, "day")  # warm the user's scope cache
+    counts = {}
+    for extra in (0, 30):
+        for i in range(extra):
+            make_incident(world, at(9, i), 30, 60, 600 + i, shift=incidents["day"])
+        for by in ("day", "shift"):
+            with CaptureQueriesContext(connection) as ctx:
+                kpi.report(user, PERIOD, by)
+            counts[(extra, by)] = len(ctx.captured_queries)
+    assert counts[(0, "day")] == counts[(30, "day")] and counts[(0, "shift")] == counts[(30, "shift")]
+    assert counts[(30, "shift")] <= 20
