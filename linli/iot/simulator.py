@@ -104,6 +104,7 @@ class Simulator:
         alarm_every: float = 180.0,
         first_alarm_after: float = 25.0,
         offline_every: float = 300.0,
+        heartbeat: float = 240.0,
         seed: int | None = None,
         start: float | None = None,
     ):
@@ -112,6 +113,7 @@ class Simulator:
         self.rate = rate
         self.alarm_every = alarm_every
         self.offline_every = offline_every
+        self.heartbeat = heartbeat
         self.rng = random.Random(seed)
         self.start = time.time() if start is None else start
         self.next_alarm = self.start + first_alarm_after
@@ -119,10 +121,11 @@ class Simulator:
         self.serial = itertools.count(1)
         self.run_id = uuid.uuid4().hex[:8]
         for d in devices:
-            d.next_status = self.start + self.rng.uniform(0, 60)
+            d.next_status = self.start + self.rng.uniform(0, heartbeat)
             d.boot = self.start - self.rng.uniform(3600, 86400)
-        callers = [d for d in devices if d.kind in ("call_button", "bracelet")]
-        self.first_caller = callers[0] if callers else None
+        # the first SOS comes from a call button (what elderly people use most), else a bracelet
+        callers = [d for d in devices if d.kind == "call_button"] or [d for d in devices if d.kind == "bracelet"]
+        self.first_caller = self.rng.choice(callers) if callers else None
         self.first_done = False
 
     def _exp(self, mean: float) -> float:
@@ -201,7 +204,7 @@ class Simulator:
             if d.online and now >= d.next_status:
                 d.battery = max(1.0, d.battery - self.rng.uniform(0, 0.05))
                 out.append(self.status(d, now))
-                d.next_status = now + self.rng.uniform(50, 70)
+                d.next_status = now + self.rng.uniform(0.9, 1.1) * self.heartbeat
         # telemetry: on average `rate` messages per second over the online devices
         n = self._poisson(self.rate * dt_seconds)
         for d in self.rng.sample(live, min(n, len(live))) if live else []:
@@ -435,6 +438,14 @@ def run(
         wait(max(0.0, tick - (clock() - now)))
     transport.close()
     return stats
+
+
+class QuietDeviceApi(logging.Filter):
+    """Drops the access-log lines of the device API, so the demo's console stays readable."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return "/api/v1/devices/" not in text and "/api/v1/gateways/" not in text
 
 
 def start_in_thread(

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from linli.accounts.models import Assignment, Role, User
 from linli.iot.models import Device, DeviceKind
+from linli.iot.rules import STATE_KEY
 from linli.people.models import Occupancy
 from linli.places.models import Area, Estate, House
 
@@ -151,6 +152,10 @@ def _device(house: House, code, kind, name, where, resident, lat, lng, rng: rand
     battery = rng.randint(10, 18) if rng.random() < 0.04 else rng.randint(45, 100)
     mains = kind in (DeviceKind.GATEWAY, DeviceKind.CAMERA, DeviceKind.WATER_METER, DeviceKind.POWER_METER)
     plat, plng = _spot(rng, lat, lng) if lat is not None else (None, None)
+    state = {}
+    if kind in (DeviceKind.ABNORMAL, DeviceKind.BRACELET):
+        # the last sign of life, so the inactivity rule counts from a recent movement, not from installation
+        state[STATE_KEY] = {"active_at": (now - dt.timedelta(minutes=rng.randint(5, 180))).isoformat()}
     return Device(
         code=code,
         kind=kind,
@@ -173,6 +178,7 @@ def _device(house: House, code, kind, name, where, resident, lat, lng, rng: rand
         lng=plng if kind == DeviceKind.BRACELET or kind == DeviceKind.CAMERA else None,
         position_at=now if kind == DeviceKind.BRACELET else None,
         model={"bracelet": "BD-W3", "call_button": "SOS-K1", "gateway": "HG-6"}.get(kind, ""),
+        state=state,
     )
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from linli.iot import simulator
@@ -121,7 +122,7 @@ def test_end_to_end_through_the_device_api(iot, client):
     codes = {d.code for d in sims}
     assert {"CB-1", "BR-1", "GW-1", "LK-1"} <= codes
     clock, sleep = _fake_clock()
-    sim = Simulator(sims, rate=1.5, alarm_every=30, first_alarm_after=5, seed=2, start=clock())
+    sim = Simulator(sims, rate=1.5, alarm_every=30, first_alarm_after=5, heartbeat=20, seed=2, start=clock())
     transport = ClientTransport(client, simulator.secrets_of(sims))
     stats = simulator.run(sim, transport, duration=60, clock=clock, sleep=sleep)
     assert stats.failed == 0 and stats.sent > 60
@@ -131,6 +132,10 @@ def test_end_to_end_through_the_device_api(iot, client):
     assert Alarm.objects.filter(type=AlarmType.SOS, device__code=stats.alarms[0][1]).exists()
     assert Device.objects.filter(last_seen_at__isnull=False).count() >= len(sims) - 1
     assert not apps.get_model("iot", "RejectedMessage").objects.exists()
+    # the registry shows what arrived
+    client.force_login(iot.world.users["admin"])
+    page = client.get(reverse("iot:device-detail", args=[Device.objects.get(code="BR-1").pk])).content.decode()
+    assert 'id="device-telemetry"' in page and "heart_rate" in page
 
 
 @pytest.mark.django_db(transaction=True)

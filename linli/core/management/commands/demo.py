@@ -93,7 +93,9 @@ class Command(BaseCommand):
 
     def _start_simulator(self, host: str, port: int, sos_every: float):
         """Simulated devices post to this server's device API once it answers; the first SOS ~25 s later."""
-        from linli.iot.simulator import start_in_thread
+        from linli.iot.simulator import QuietDeviceApi, start_in_thread
+
+        logging.getLogger("django.channels.server").addFilter(QuietDeviceApi())
 
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"  # noqa: S104 - loopback
         _thread, stop = start_in_thread(base, alarm_every=sos_every, first_alarm_after=25.0)

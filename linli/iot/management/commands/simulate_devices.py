@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--sos-every", type=float, default=180.0, help="mean seconds between life-safety alarms")
         parser.add_argument("--first-sos", type=float, default=25.0, help="seconds until the first SOS")
         parser.add_argument("--offline-every", type=float, default=300.0, help="mean seconds between dropouts")
+        parser.add_argument("--heartbeat", type=float, default=240.0, help="seconds between a device's status messages")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument(
             "--allow-production",
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         sos_every,
         first_sos,
         offline_every,
+        heartbeat,
         seed,
         allow_production,
         **options,
@@ -53,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "simulate_devices replaces device secrets; refusing in production without --allow-production."
             )
-        if rate < 0 or sos_every <= 0 or duration < 0 or devices < 0:
+        if rate < 0 or sos_every <= 0 or heartbeat <= 0 or duration < 0 or devices < 0:
             raise CommandError("--rate, --devices and --duration must not be negative; --sos-every must be positive.")
         url = url or (
             (settings.MQTT_URL or "mqtt://127.0.0.1:1883") if transport == "mqtt" else "http://127.0.0.1:8000"
@@ -67,7 +69,13 @@ class Command(BaseCommand):
             raise CommandError("No active devices in the database. Run `manage.py demo --no-serve` first.")
         logging.getLogger("linli.simulator").setLevel(logging.INFO)
         sim = simulator.Simulator(
-            sims, rate=rate, alarm_every=sos_every, first_alarm_after=first_sos, offline_every=offline_every, seed=seed
+            sims,
+            rate=rate,
+            alarm_every=sos_every,
+            first_alarm_after=first_sos,
+            offline_every=offline_every,
+            heartbeat=heartbeat,
+            seed=seed,
         )
         try:
             channel = (
