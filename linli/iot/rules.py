@@ -179,7 +179,7 @@ def _parse(s: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(s) if s else None
 
 
-def _key(rule: Rule) -> str:
+def rule_key(rule: Rule) -> str:
     return f"{rule.kind}:{rule.alarm_type}"
 
 
@@ -210,7 +210,7 @@ def evaluate(
     ):
         battery = values["battery"]
     for rule in rules:
-        p, key = rule.params, _key(rule)
+        p, key = rule.params, rule_key(rule)
         if rule.kind == Kind.EVENT:
             if event is not None and event == p.get("event"):
                 out.append(Decision("raise", rule, data={"event": event}))
@@ -274,7 +274,7 @@ def in_night(now_local: dt.datetime, night: str | None) -> bool:
 
 def inactivity_due(rule: Rule, state: dict, now: dt.datetime, now_local: dt.datetime, since_default: dt.datetime):
     """True when no activity for the rule's hours (night_hours during the night window)."""
-    if state.get(_key(rule)):
+    if state.get(rule_key(rule)):
         return False
     p = rule.params
     hours = p.get("night_hours", p["hours"]) if in_night(now_local, p.get("night")) else p["hours"]
@@ -283,7 +283,7 @@ def inactivity_due(rule: Rule, state: dict, now: dt.datetime, now_local: dt.date
 
 
 def meter_idle_due(rule: Rule, state: dict, now: dt.datetime) -> bool:
-    if state.get(_key(rule)):
+    if state.get(rule_key(rule)):
         return False
     since = _parse((state.get("meter") or {}).get("since"))
     return since is not None and (now - since).total_seconds() >= rule.params["hours"] * 3600
@@ -291,7 +291,7 @@ def meter_idle_due(rule: Rule, state: dict, now: dt.datetime) -> bool:
 
 def mark(rule: Rule, state: dict, value=True) -> None:
     """Remember that a periodic rule raised (so the job does not raise it again every minute)."""
-    state[_key(rule)] = value
+    state[rule_key(rule)] = value
 
 
 # ---------------------------------------------------------------- export and import
@@ -322,12 +322,13 @@ def import_rules(actor, data: Any) -> dict:
         raise ValidationError({"file": [_("Unsupported rules file version.")]})
     rows = data["rules"]
     codes = {r.get("device") for r in rows if isinstance(r, dict) and r.get("device")}
-    devices = Device.objects.all() if actor is None else Device.objects.for_user(actor, "change")
+    devices = Device.objects.all() if actor is None else Device.objects.for_user(actor, "manage")
     by_code = {d.code: d for d in devices.filter(code__in=codes)}
     errors: list[str] = []
     planned: list[tuple[Rule | None, Rule]] = []
     seen: set[tuple] = set()
     existing = {(r.device_kind, r.device_id, r.kind, r.alarm_type): r for r in Rule.objects.all()}
+    may_edit_defaults = actor is None or actor.scope_for("iot.manage").all
     for i, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             errors.append(_("row %(n)s: not an object.") % {"n": i})
@@ -338,6 +339,9 @@ def import_rules(actor, data: Any) -> dict:
             if device is None:
                 errors.append(_("row %(n)s: unknown device %(code)s.") % {"n": i, "code": row["device"]})
                 continue
+        elif not may_edit_defaults:
+            errors.append(_("row %(n)s: only administrators of the whole city may change a type's rules.") % {"n": i})
+            continue
         rule = Rule(
             device=device,
             device_kind=row.get("device_kind", ""),
