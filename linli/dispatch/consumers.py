@@ -33,6 +33,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined = []
+        live.remember_socket_loop()
         user = self.scope.get("user")
         allowed, groups, language = await self._access(user)
         if not allowed:

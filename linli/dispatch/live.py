@@ -12,11 +12,12 @@ in-memory layer of the demo reaches the sockets of the same process only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.utils import timezone
 
 from linli.iot.models import SEVERITY_RANK, Alarm
@@ -26,6 +27,25 @@ logger = logging.getLogger("linli.dispatch")
 LEVELS = ("grid", "community", "street", "district", "city")
 ALL_GROUP = "alarms.all"
 MESSAGE_TYPE = "alarm.changed"  # handled by ConsoleConsumer.alarm_changed
+
+
+# The event loop that serves the console sockets of this process (set when a socket connects). The in-memory
+# layer's queues belong to that loop, so a push from any other thread (a job or ingest thread of the one-process
+# demo) is handed to it instead of running on a throwaway loop of its own.
+_socket_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_socket_loop() -> None:
+    global _socket_loop
+    _socket_loop = asyncio.get_running_loop()
+
+
+def _run(layer, make_coro) -> None:
+    loop = _socket_loop
+    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running() and not loop.is_closed():
+        asyncio.run_coroutine_threadsafe(make_coro(), loop).result(timeout=10)
+    else:
+        async_to_sync(make_coro)()
 
 
 def group_name(level: str, area_id: int) -> str:
@@ -109,7 +129,7 @@ def push(alarms: list[Alarm], event: str) -> int:
                 await layer.group_send(group, message)
                 sent += 1
 
-    async_to_sync(send_all)()
+    _run(layer, send_all)
     return sent
 
 

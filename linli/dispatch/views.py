@@ -127,6 +127,25 @@ def chain_of(incident: Incident) -> list[dict]:
     return out
 
 
+EVENT_LABELS = {
+    "received": gettext_lazy("alarm received"),
+    "claimed": gettext_lazy("claimed"),
+    "called_back": gettext_lazy("called back"),
+    "dispatched": gettext_lazy("rescuer dispatched"),
+    "accept": gettext_lazy("rescuer accepted, en route"),
+    "on_scene": gettext_lazy("rescuer on scene"),
+    "handed_over": gettext_lazy("handed over"),
+    "closed": gettext_lazy("closed"),
+}
+
+
+def _events(incident: Incident) -> list:
+    events = list(incident.events.select_related("actor"))
+    for e in events:
+        e.label = EVENT_LABELS.get(e.action, e.action)
+    return events
+
+
 def _person(incident: Incident) -> dict | None:
     r = incident.resident
     if r is None:
@@ -154,7 +173,7 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "device": device,
         "person": _person(incident),
         "chain": chain_of(incident),
-        "events": incident.events.select_related("actor"),
+        "events": _events(incident),
         "device_alarms": device.alarms.exclude(pk=incident.alarm_id).order_by("-raised_at")[:8],
         "readings": Telemetry.objects.filter(device=device).order_by("-received_at")[:8],
         "candidates": candidates,

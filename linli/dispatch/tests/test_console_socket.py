@@ -3,6 +3,7 @@ in-memory channel layer: scope decides who hears which alarm."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -80,5 +81,22 @@ def test_alarms_reach_only_the_consoles_whose_scope_covers_them(world):
         assert claimed["alarm"]["claimed_by"] == "shift_lead" and claimed["alarm"]["status"] == "acknowledged"
         for ws in (a, b, lead):
             await ws.disconnect()
+
+    async_to_sync(run)()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_alarm_raised_on_a_plain_thread_reaches_the_socket(world):
+    """In the one-process demo, ingestion and jobs run on threads of their own: the in-memory layer's push is
+    handed to the sockets' loop."""
+    heads = headers_for(world.users["dispatcher"])
+
+    async def run():
+        a, ok = await connect(heads)
+        assert ok
+        alarm = await asyncio.get_running_loop().run_in_executor(None, make_alarm, world, "A1-1")
+        got = await a.receive_json_from(timeout=1)
+        assert got["alarm"]["id"] == alarm.pk
+        await a.disconnect()
 
     async_to_sync(run)()
