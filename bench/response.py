@@ -88,8 +88,11 @@ REFERENCE_MIN = 18.0
 SOS_PER_YEAR, SOS_REAL = 6.0, 0.20
 FALL_PER_YEAR, FALL_REAL = 1.5, 0.40
 HOUR_WEIGHT = [0.4] * 6 + [1.0] * 2 + [1.6] * 4 + [1.3] * 6 + [1.0] * 4 + [0.6] * 2
-CREWS = ([CAR, CAR, EBIKE, EBIKE, EBIKE, FOOT, FOOT], [CAR, CAR, EBIKE, EBIKE, EBIKE, FOOT, FOOT])
-CREWS = CREWS + ([CAR, CAR, EBIKE, EBIKE, FOOT, FOOT],)
+CREWS: tuple[list[str], ...] = (
+    [CAR, CAR, EBIKE, EBIKE, EBIKE, FOOT, FOOT],
+    [CAR, CAR, EBIKE, EBIKE, EBIKE, FOOT, FOOT],
+    [CAR, CAR, EBIKE, EBIKE, FOOT, FOOT],
+)
 
 
 def speed_kmh(mode: str, hour: int) -> float:
@@ -126,7 +129,7 @@ def latlng(p: tuple[float, float]) -> tuple[float, float]:
 
 def place_wearers(rng: random.Random, n: int) -> list[tuple[float, float]]:
     clusters = [(rng.uniform(0.8, WIDTH_KM - 0.8), rng.uniform(0.8, HEIGHT_KM - 0.8)) for _ in range(14)]
-    out = []
+    out: list[tuple[float, float]] = []
     while len(out) < n:
         if rng.random() < 0.65:
             cx, cy = rng.choice(clusters)
@@ -243,7 +246,7 @@ def policy_recommend(name: str):
             r.lat, r.lng = latlng(where_now(r, t))
             r.position_at = now
         lat, lng = latlng(dest)
-        return recommend.rank(free, lat, lng, policy=name, now=now)[0].rescuer
+        return recommend.rank(free, lat, lng, policy=name, now=now)[0].rescuer  # type: ignore[return-value]
 
     return choose
 

@@ -242,7 +242,7 @@ FALSE_Q = Q(close_reason__in=FALSE) | Q(incident__callback=Incident.Callback.FAL
 
 def _incident_stats(user, period: Period, by: str) -> dict[object, Row]:
     qs = _group(incidents(user, period), by, "received_at")
-    aggregates = {
+    aggregates: dict[str, Aggregate] = {
         "n": Count("pk"),
         "on_scene": Count("pk", filter=Q(on_scene_at__isnull=False)),
         "within": Count("pk", filter=Q(scene_s__lte=REFERENCE_SECONDS)),

@@ -8,10 +8,11 @@ Rosters are read through `Shift.objects.for_user(user, "console")`, handovers th
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.accounts.http import requires
+from linli.accounts.http import AuthedHttpRequest, requires
 from linli.accounts.models import User
 from linli.core import audit
 from linli.dispatch import kpi, roster
@@ -55,7 +56,7 @@ def _roster_url(area: Area, week: dt.date | None = None) -> str:
 
 @console
 @require_GET
-def roster_page(request: HttpRequest) -> HttpResponse:
+def roster_page(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     areas = _areas(user)
     raw = (request.GET.get("area") or "").strip()
@@ -68,7 +69,13 @@ def roster_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now, roster.TZ)
     week, error = _week_start(request.GET.get("week", ""), today)
-    context = {"areas": areas, "area": area, "week": week, "week_error": error, "slots": roster.SLOTS}
+    context: dict[str, Any] = {
+        "areas": areas,
+        "area": area,
+        "week": week,
+        "week_error": error,
+        "slots": roster.SLOTS,
+    }
     if area is None:
         return render(request, "dispatch/shifts/roster.html", context)
     first = dt.datetime.combine(week, dt.time(0), tzinfo=roster.TZ)
@@ -127,7 +134,7 @@ def roster_page(request: HttpRequest) -> HttpResponse:
 
 @lead
 @require_POST
-def shift_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def shift_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     shift = get_object_or_404(Shift.objects.for_user(request.user, "lead").select_related("area"), pk=pk)
     crew = Crew.objects.for_user(request.user, "lead").filter(pk=request.POST.get("crew") or 0, area=shift.area).first()
     raw_lead = (request.POST.get("lead") or "").strip()
@@ -146,7 +153,7 @@ def shift_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console
 @require_POST
-def handover_write(request: HttpRequest, pk: int) -> HttpResponse:
+def handover_write(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     shift = get_object_or_404(Shift.objects.for_user(request.user, "console").select_related("area"), pk=pk)
     try:
         roster.write_handover(shift, note=request.POST.get("note", ""), user=request.user, now=timezone.now())
@@ -158,7 +165,7 @@ def handover_write(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console
 @require_POST
-def handover_receive(request: HttpRequest, pk: int) -> HttpResponse:
+def handover_receive(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     handover = get_object_or_404(
         Handover.objects.for_user(request.user, "console").select_related("shift", "shift__area", "shift__crew"), pk=pk
     )
@@ -177,9 +184,9 @@ def handover_receive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @lead
 @require_GET
-def kpi_page(request: HttpRequest) -> HttpResponse:
+def kpi_page(request: AuthedHttpRequest) -> HttpResponse:
     period, error = kpi.parse_period(request.GET)
-    by = request.GET.get("by") if request.GET.get("by") in kpi.GROUPS else "day"
+    by = request.GET.get("by") or "day"
     rep = kpi.report(request.user, period, by)
     context = {
         "rep": rep,
@@ -196,7 +203,7 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
 
 @lead
 @require_GET
-def kpi_export(request: HttpRequest) -> HttpResponse:
+def kpi_export(request: AuthedHttpRequest) -> HttpResponse:
     period, _error = kpi.parse_period(request.GET)
     now = timezone.now()
     reports = [kpi.report(request.user, period, by, now=now) for by in kpi.GROUPS]
