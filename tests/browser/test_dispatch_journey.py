@@ -144,6 +144,8 @@ def raise_sos(env) -> int:
 def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch_site, shoot):
     url, env = dispatch_site
     desk = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    watch = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    watch.set_default_timeout(10_000)
     phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 844}, locale="zh-CN")
     desk.set_default_timeout(10_000)
     phone.set_default_timeout(10_000)
@@ -155,6 +157,11 @@ def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch
         expect(page.locator("#console")).to_have_attribute("data-live", "on")
         page.click("#sound-toggle")
         expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "true")
+        # a second call-taker (the shift lead) watches the same street
+        other = watch.new_page()
+        sign_in(other, "shift_lead")
+        other.goto("/dispatch/")
+        expect(other.locator("#console")).to_have_attribute("data-live", "on")
 
         # 2. an SOS raised by another process appears without a reload, flashing, at the top
         start = time.monotonic()
@@ -168,10 +175,15 @@ def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch
         shoot(page, "dispatch-console")
         print(f"alarm on the console {arrived:.2f} s after the raising process started")
 
-        # 3. claim it: the incident page, with the person, living alone, masked contacts and the map
+        expect(other.locator(f"#alarm-{alarm_id} button.claim")).to_be_visible()
+
+        # 3. claim it: the other console shows at once who took it;
+        # the incident page shows the person, living alone, masked contacts and the map
         row.locator("button.claim").click()
         expect(page).to_have_url(re.compile(r"/dispatch/incidents/\d+/$"))
         incident_url = page.url
+        expect(other.locator(f"#alarm-{alarm_id} .taken")).to_contain_text("dispatcher")
+        expect(other.locator(f"#alarm-{alarm_id} button.claim")).to_have_count(0)
         expect(page.locator("#living-alone")).to_be_visible()
         expect(page.locator("main")).not_to_contain_text("13912345678")
         expect(page.locator("#incident-map")).to_be_visible()
@@ -210,4 +222,5 @@ def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch
         expect(page.locator(f"#alarm-{alarm_id}")).to_have_count(0)
     finally:
         desk.close()
+        watch.close()
         phone.close()
