@@ -84,7 +84,8 @@ def device_list(request: AuthedHttpRequest):
         low=Count("id", filter=Q(battery__lt=forms.LOW_BATTERY)),
     )
     counts["offline"] = counts["total"] - counts["online"]
-    paginator = Paginator(qs.select_related("house", "resident", "grid").order_by("code"), PAGE_SIZE)
+    rows = qs.select_related("house__building", "house__unit", "resident", "grid").order_by("code")
+    paginator = Paginator(rows, PAGE_SIZE)
     paginator.count = counts["total"]
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
@@ -112,7 +113,9 @@ def _residents_matching(user, q: str):
 @requires("iot.view")
 def device_detail(request: AuthedHttpRequest, pk: int):
     device = get_object_or_404(
-        Device.objects.for_user(request.user).select_related("house", "resident", "gateway", "grid", "community"),
+        Device.objects.for_user(request.user).select_related(
+            "house__building", "house__unit", "resident", "gateway", "grid", "community"
+        ),
         pk=pk,
     )
     subs = Device.objects.for_user(request.user).filter(gateway=device).order_by("code")

@@ -46,6 +46,16 @@ def test_list_and_detail_are_scoped(world, client_for):
     assert client_for("grid").get(reverse("iot:device-list")).status_code == 403
 
 
+def test_list_queries_do_not_grow_with_rows(world, client_for, django_assert_max_num_queries):
+    for i, key in enumerate(["A1-1/101", "A1-1/102", "A1-2/101", "A2-1/101", "A2-1/102"]):
+        _device(world, f"D-{i}", house=key)
+    c = client_for("street")
+    c.get(reverse("iot:device-list"))
+    with django_assert_max_num_queries(10):
+        body = c.get(reverse("iot:device-list")).content.decode()
+    assert body.count('href="/devices/') >= 5
+
+
 def test_list_filters_and_counts(world, client_for):
     _device(world, "CB-1")
     d = _device(world, "SMK-1", kind=DeviceKind.SMOKE)
