@@ -147,7 +147,15 @@ def _rules_for(device: Device) -> list[Rule]:
     """The rules that apply: the type's defaults, each replaced by the device's own version if it has one."""
     rules = {(r.kind, r.alarm_type): r for r in Rule.objects.filter(device__isnull=True, device_kind=device.kind)}
     rules.update({(r.kind, r.alarm_type): r for r in Rule.objects.filter(device=device)})
-    return sorted(rules.values(), key=lambda r: (r.kind, r.alarm_type))
+    return _with_json(sorted(rules.values(), key=lambda r: (r.kind, r.alarm_type)))
+
+
+def _with_json(rules) -> list[Rule]:
+    """Rules with their parameters written as JSON (as typed in the editor), for display."""
+    rules = list(rules)
+    for rule in rules:
+        rule.params_json = json.dumps(rule.params, ensure_ascii=False)
+    return rules
 
 
 # -- register and edit -----------------------------------------------------------------------------------
@@ -277,8 +285,8 @@ def rule_list(request: AuthedHttpRequest):
         request,
         "iot/rule_list.html",
         {
-            "defaults": defaults,
-            "overrides": overrides[:500],
+            "defaults": _with_json(defaults),
+            "overrides": _with_json(overrides[:500]),
             "platform": _platform_manager(user),
             "override_form": forms.OverrideForm(user=user, initial={"enabled": True, "params": "{}"}),
             "import_form": forms.RulesImportForm(),
