@@ -11,4 +11,5 @@ urlpatterns = [
     path("dispatch/", include("linli.dispatch.urls")),
     path("open311/v2/", include("linli.cases.open311.urls")),
     path("api/v1/", include("linli.api.urls")),
+    path("devices/", include("linli.iot.urls")),
 ]
