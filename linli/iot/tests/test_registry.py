@@ -219,13 +219,26 @@ def test_rules_editor_validates(world, client_for):
 
 def test_rules_export_import(world, client_for):
     _default_rule()
+    d = _device(world, "SMK-X", kind=DeviceKind.SMOKE)
+    Rule.objects.create(
+        device=d, device_kind="smoke", kind="low_battery", alarm_type="low_battery", params={"below": 30}
+    )
     c = client_for("admin")
     r = c.get(reverse("iot:rules-export"))
     assert r.status_code == 200
     data = json.loads(r.content)
+    assert any(row["device"] == "SMK-X" for row in data["rules"])
+    for row in data["rules"]:
+        if row["device"] == "SMK-X":
+            row["params"] = {"below": 35}
     upload = SimpleUploadedFile("rules.json", json.dumps(data).encode(), content_type="application/json")
     r = c.post(reverse("iot:rules-import"), {"file": upload}, follow=True)
     assert r.status_code == 200 and "Rules imported" in r.content.decode()
+    assert Rule.objects.get(device=d).params == {"below": 35}
+    bad = {"format": "linli-rules", "version": 1, "rules": [{**data["rules"][0], "params": {"below": 500}}]}
+    upload = SimpleUploadedFile("rules.json", json.dumps(bad).encode(), content_type="application/json")
+    r = c.post(reverse("iot:rules-import"), {"file": upload}, follow=True)
+    assert "row 1" in r.content.decode() and Rule.objects.get(device=d).params == {"below": 35}
     junk = SimpleUploadedFile("rules.json", b"\x00not json", content_type="application/json")
     r = c.post(reverse("iot:rules-import"), {"file": junk}, follow=True)
     assert "not a JSON rules export" in r.content.decode()
