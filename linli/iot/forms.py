@@ -4,6 +4,7 @@ and write."""
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -33,7 +34,7 @@ class DeviceFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["area"]).queryset = (
             Area.objects.for_user(user).filter(level__in=["street", "community", "grid"]).order_by("code")
         )
 
@@ -68,7 +69,9 @@ class DeviceForm(forms.Form):
     def __init__(self, *args, user, device: Device | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user, self.device = user, device
-        self.fields["grid"].queryset = Area.objects.for_user(user).filter(level="grid").order_by("code")
+        cast(forms.ModelChoiceField, self.fields["grid"]).queryset = (
+            Area.objects.for_user(user).filter(level="grid").order_by("code")
+        )
         if device is not None:
             self.fields["code"].disabled = True
 
@@ -137,10 +140,10 @@ class DeviceForm(forms.Form):
             "kind": device.kind,
             "name": device.name,
             "model": device.model,
-            "house_code": device.house.code if device.house_id else "",
+            "house_code": device.house.code if device.house else "",
             "grid": device.grid_id if not device.house_id else None,
-            "resident": device.resident.name if device.resident_id else "",
-            "gateway_code": device.gateway.code if device.gateway_id else "",
+            "resident": device.resident.name if device.resident else "",
+            "gateway_code": device.gateway.code if device.gateway else "",
             "location": device.location,
             "installed_on": device.installed_on,
             "active": device.active,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -56,7 +56,7 @@ def residents_of(house: House):
 def _place(device: Device) -> None:
     """Grid, ancestors and estate from the house when there is one."""
     if device.house_id:
-        house = device.house
+        house = cast(House, device.house)
         device.grid_id = house.grid_id
         device.estate_id = house.estate_id
     if device.grid_id:
@@ -67,7 +67,7 @@ def _validate(device: Device) -> None:
     if not device.grid_id and not device.house_id:
         raise field_error("house", _("Give the house the device is in, or the grid for a device in a public place."))
     if device.gateway_id:
-        gw = device.gateway
+        gw = cast(Device, device.gateway)
         if gw.kind != DeviceKind.GATEWAY:
             raise field_error("gateway", _("That device is not a gateway."))
         if device.pk and gw.pk == device.pk:
@@ -203,13 +203,13 @@ def kind_vocabulary() -> dict[str, str]:
     from django.utils import translation
 
     vocab: dict[str, str] = {}
-    for value, spellings in KIND_WORDS.items():
-        for spelling in (value, *spellings):
-            vocab[normalize_word(spelling)] = value
+    for kind, spellings in KIND_WORDS.items():
+        for spelling in (str(kind), *spellings):
+            vocab[normalize_word(spelling)] = str(kind)
     for lang in ("en", "zh-hans"):
         with translation.override(lang):
             for value, label in DeviceKind.choices:
-                vocab.setdefault(normalize_word(str(label)), value)
+                vocab.setdefault(normalize_word(str(label)), str(value))
     return vocab
 
 

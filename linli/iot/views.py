@@ -355,7 +355,7 @@ def rule_override(request: AuthedHttpRequest):
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))
     return redirect("iot:rules")
 
 
@@ -393,7 +393,7 @@ def rules_import(request: AuthedHttpRequest):
     form = forms.RulesImportForm(request.POST, request.FILES)
     if not form.is_valid():
         for error in form.errors.get("file", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return redirect("iot:rules")
     try:
         summary = _rule_engine().import_rules(request.user, form.cleaned_data["file"])

@@ -156,7 +156,7 @@ def _device(house: House, code, kind, name, where, resident, lat, lng, rng: rand
     if kind in (DeviceKind.ABNORMAL, DeviceKind.BRACELET):
         # the last sign of life, so the inactivity rule counts from a recent movement, not from installation
         state[STATE_KEY] = {"active_at": (now - dt.timedelta(minutes=rng.randint(5, 180))).isoformat()}
-    return Device(
+    device = Device(
         code=code,
         kind=kind,
         name=name,
@@ -165,10 +165,6 @@ def _device(house: House, code, kind, name, where, resident, lat, lng, rng: rand
         resident=resident,
         location=where,
         grid=grid,
-        community_id=grid.community_id,
-        street_id=grid.street_id,
-        district_id=grid.district_id,
-        city_id=grid.city_id,
         installed_on=(now - dt.timedelta(days=rng.randint(30, 700))).date(),
         online=online,
         last_seen_at=now - dt.timedelta(seconds=rng.randint(5, 120) if online else rng.randint(7200, 86400)),
@@ -180,6 +176,8 @@ def _device(house: House, code, kind, name, where, resident, lat, lng, rng: rand
         model={"bracelet": "BD-W3", "call_button": "SOS-K1", "gateway": "HG-6"}.get(kind, ""),
         state=state,
     )
+    device.copy_areas_from_grid()
+    return device
 
 
 # -- the dispatch center's people --------------------------------------------------------------------------
