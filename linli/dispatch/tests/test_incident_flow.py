@@ -268,3 +268,36 @@ def test_two_call_takers_race_for_one_alarm_and_one_wins(world):
     winners = Incident.objects.get(alarm=alarm).call_taker
     lost = [r for r in results if r[0] == "lost"]
     assert lost and all(winners.username in msg for _, msg in lost)
+
+
+def test_escalation_reaches_the_lead_of_the_shift_on_duty_and_the_console(
+    world, settings, django_capture_on_commit_callbacks
+):
+    from linli.dispatch.models import Crew, Shift
+    from linli.iot.signals import alarm_changed
+
+    settings.LINLI_ALARM_ESCALATE_SECONDS = 30
+    now = timezone.now()
+    crew = Crew.objects.create(area=world.areas["B"], name="B crew")
+    Shift.objects.create(
+        area=world.areas["B"],
+        crew=crew,
+        name="day",
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(hours=7),
+        lead=world.users["street_b"],
+    )
+    alarm = make_alarm(world, "B1-1", at=now - dt.timedelta(seconds=31))
+    heard = []
+
+    def listen(sender, alarm_ids, event, **kw):
+        heard.append((event, alarm_ids))
+
+    alarm_changed.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.escalate(now) == 1
+    finally:
+        alarm_changed.disconnect(listen)
+    assert set(Notification.objects.filter(kind="escalated").values_list("user__username", flat=True)) == {"street_b"}
+    assert ("escalated", [alarm.pk]) in heard
