@@ -503,6 +503,12 @@ def ensure_partitions(months_ahead: int = 2, connection=None, today: dt.date | N
     return created
 
 
+def prune_rejected(days: int = 30) -> int:
+    """Rejected messages are kept 30 days for admins to look into."""
+    deleted, _ = RejectedMessage.objects.filter(received_at__lt=timezone.now() - dt.timedelta(days=days)).delete()
+    return deleted
+
+
 def prune_seen(days: int | None = None) -> int:
     """Forget msg_ids older than LINLI_DEDUPE_DAYS (default 7): a device will not resend those."""
     days = days or getattr(settings, "LINLI_DEDUPE_DAYS", 7)

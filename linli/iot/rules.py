@@ -15,8 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from linli.core import audit
@@ -292,6 +293,31 @@ def meter_idle_due(rule: Rule, state: dict, now: dt.datetime) -> bool:
 def mark(rule: Rule, state: dict, value=True) -> None:
     """Remember that a periodic rule raised (so the job does not raise it again every minute)."""
     state[rule_key(rule)] = value
+
+
+def save_rule(actor, rule: Rule) -> Rule:
+    """Create or change one rule (the rules editor). A type's rule needs city-wide iot.manage; a device's rule
+    needs the device in the actor's area (404 otherwise). Raises ValidationError with field messages."""
+    require_perm(actor, "iot.manage")
+    if actor is not None:
+        if rule.device_id is None and not actor.scope_for("iot.manage").all:
+            raise PermissionDenied(_("Only administrators of the whole city may change a type's rules."))
+        if (
+            rule.device_id is not None
+            and not Device.objects.for_user(actor, "manage").filter(pk=rule.device_id).exists()
+        ):
+            raise Http404
+    clean_rule(rule)
+    clash = Rule.objects.filter(
+        device_kind=rule.device_kind, device_id=rule.device_id, kind=rule.kind, alarm_type=rule.alarm_type
+    ).exclude(pk=rule.pk)
+    if clash.exists():
+        raise ValidationError({"alarm_type": [_("There is already a rule of this kind for this alarm.")]})
+    with transaction.atomic():
+        before = audit.snapshot(Rule.objects.get(pk=rule.pk)) if rule.pk else None
+        rule.save()
+        audit.record_change(rule, before, audit.snapshot(rule), user=actor)
+    return rule
 
 
 # ---------------------------------------------------------------- export and import

@@ -102,7 +102,7 @@ def check_devices(now: dt.datetime | None = None) -> dict:
         done["meter_idle"] += _raise_periodic(device_id, rule, now, idle_due)
 
     done["partitions"] = len(ingest.ensure_partitions())
-    done["pruned"] = ingest.prune_seen()
+    done["pruned"] = ingest.prune_seen() + ingest.prune_rejected()
     done["seconds"] = round(time.monotonic() - started, 3)
     return done
 

@@ -212,3 +212,27 @@ def test_import_cannot_touch_a_device_outside_the_area(iot):
     }
     with pytest.raises(ValidationError):
         rules.import_rules(iot.world.users["property"], data)
+
+
+def test_save_rule_checks_permission_area_and_params(iot):
+    from django.http import Http404
+
+    admin, prop = iot.world.users["admin"], iot.world.users["property"]
+    rule = Rule(
+        device_kind="bracelet", device=iot.bracelet_b, kind="offline", alarm_type="offline", params={"minutes": 5}
+    )
+    with pytest.raises(Http404):
+        rules.save_rule(prop, rule)  # B1-1 is not the property company's estate
+    with pytest.raises(PermissionDenied):
+        rules.save_rule(prop, Rule.objects.get(device__isnull=True, device_kind="smoke", kind="offline"))
+    bad = Rule(device_kind="bracelet", device=iot.bracelet, kind="offline", alarm_type="offline", params={"minutes": 0})
+    with pytest.raises(ValidationError) as e:
+        rules.save_rule(admin, bad)
+    assert "params" in e.value.message_dict
+    saved = rules.save_rule(admin, rule)
+    assert saved.pk and rules.RuleSet().for_device(iot.bracelet_b)
+    dup = Rule(
+        device_kind="bracelet", device=iot.bracelet_b, kind="offline", alarm_type="offline", params={"minutes": 9}
+    )
+    with pytest.raises(ValidationError):
+        rules.save_rule(admin, dup)
