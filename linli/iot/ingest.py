@@ -263,6 +263,7 @@ def ingest(messages: list[Message]) -> Result:
 def _claim(pairs: list[tuple[int, str, dt.datetime]]) -> set[tuple[int, str]]:
     """Insert (device, msg_id) into the dedupe table; return the pairs that were new."""
     table = SeenMessage._meta.db_table
+    at_field = SeenMessage._meta.get_field("received_at")
     fresh: set[tuple[int, str]] = set()
     with default_connection.cursor() as cur:
         for start in range(0, len(pairs), 1000):
@@ -270,7 +271,7 @@ def _claim(pairs: list[tuple[int, str, dt.datetime]]) -> set[tuple[int, str]]:
             rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
             params: list[Any] = []
             for device_id, msg_id, at in chunk:
-                params += [device_id, msg_id, at]
+                params += [device_id, msg_id, at_field.get_db_prep_value(at, default_connection)]
             cur.execute(
                 f"INSERT INTO {table} (device_id, msg_id, received_at) VALUES {rows} "
                 "ON CONFLICT (device_id, msg_id) DO NOTHING RETURNING device_id, msg_id",

@@ -133,3 +133,13 @@ def test_low_battery_opens_a_work_order_and_clears(iot):
     ingest([msg("status", "SM-1", {"ts": ms(now), "battery": 90}, now + dt.timedelta(seconds=5))])
     alarm.refresh_from_db()
     assert alarm.status == AlarmStatus.CLEARED
+
+
+def test_dedupe_table_is_pruned_by_age(iot):
+    from linli.iot.ingest import prune_seen
+    from linli.iot.models import SeenMessage
+
+    old = timezone.now() - dt.timedelta(days=8)
+    ingest([sos("BR-1", "old", at=old), sos("BR-1", "new")])
+    assert prune_seen(7) == 1
+    assert list(SeenMessage.objects.values_list("msg_id", flat=True)) == ["new"]
