@@ -23,7 +23,10 @@ class Command(BaseCommand):
         url = url or settings.MQTT_URL
         if not url:
             raise CommandError("Set MQTT_URL (mqtt://user:password@host:1883) or pass --url.")
-        consumer = Consumer(url, client_id=client_id, batch_size=batch)
+        try:
+            consumer = Consumer(url, client_id=client_id, batch_size=batch)
+        except ValueError as e:
+            raise CommandError(str(e)) from None
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: consumer.stop())
         self.stdout.write(f"mqtt_ingest: consuming {url.split('@')[-1]} as {consumer.client_id}")
