@@ -193,7 +193,7 @@ def kpi_page(request: AuthedHttpRequest) -> HttpResponse:
         "period": period,
         "period_error": error,
         "period_choices": kpi.PERIOD_CHOICES,
-        "by": by,
+        "by": rep.by,
         "groups": [(k, kpi.GROUP_LABELS[k]) for k in kpi.GROUPS],
         "chart": kpi.chart_data(rep),
         "reference_minutes": kpi.REFERENCE_SECONDS // 60,
