@@ -254,3 +254,10 @@ def test_postgresql_backup_and_restore_with_pg_dump(postgres_url, tmp_path):
         "    print(c.fetchone()[0])"
     )
     assert out.strip() == "2"
+    # so did the monthly telemetry partitions (which pg_restore --clean could not drop)
+    out = site.script(
+        "from django.db import connection\nwith connection.cursor() as c:\n"
+        "    c.execute(\"SELECT count(*) FROM pg_inherits WHERE inhparent = 'iot_telemetry'::regclass\")\n"
+        "    print(c.fetchone()[0])"
+    )
+    assert int(out.strip()) >= 3

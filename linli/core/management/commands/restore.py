@@ -106,24 +106,45 @@ def restore_sqlite(copy: Path) -> None:
 
 
 def restore_postgresql(dump: Path) -> None:
+    """Replace the database with the dump in one transaction: drop the public schema, then run the dump's SQL.
+
+    (pg_restore --clean cannot drop the primary keys of partitions, such as the monthly telemetry tables,
+    before their parent's, so the dump is replayed into an empty schema instead.) If anything fails, psql
+    rolls the transaction back and the database is unchanged."""
     db = settings.DATABASES["default"]
     args, env = pg_connection_args(db)
-    cmd = [
-        pg_tool("pg_restore"),
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--no-privileges",
-        "--single-transaction",
-        "--exit-on-error",
-        *args,
-        "-d",
-        db["NAME"],
-        str(dump),
-    ]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise CommandError(f"pg_restore failed, the database is unchanged: {result.stderr.strip()}")
+    script = subprocess.Popen(
+        [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "-f", "-", str(dump)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    psql = subprocess.Popen(
+        [pg_tool("psql"), "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", *args, "-d", db["NAME"]],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert script.stdout is not None and psql.stdin is not None
+    try:
+        psql.stdin.write(b"DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n")
+        while chunk := script.stdout.read(1 << 20):
+            psql.stdin.write(chunk)
+    except BrokenPipeError:
+        pass  # psql stopped at an error; its message says why
+    script_err = script.stderr.read().decode() if script.stderr else ""
+    if script.wait() != 0:
+        psql.kill()  # before its input ends, so that it never commits a partial script
+        psql.wait()
+        raise CommandError(f"pg_restore failed, the database is unchanged: {script_err.strip()}")
+    try:
+        psql.stdin.close()
+    except BrokenPipeError:
+        pass
+    psql_err = psql.stderr.read().decode() if psql.stderr else ""
+    if psql.wait() != 0:
+        raise CommandError(f"restoring the dump failed, the database is unchanged: {psql_err.strip()}")
 
 
 def restore_media(packed: Path) -> None:
