@@ -138,7 +138,7 @@ def test_end_to_end_through_the_device_api(iot, client):
     assert 'id="device-telemetry"' in page and "heart_rate" in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_command_over_http_against_a_live_server(iot, live_server):
     out = io.StringIO()
     before = Alarm.objects.count()
