@@ -167,10 +167,11 @@ def _members(unit_id: int | None):
 
 def supervisors_of(case: WorkOrder, perm: str = "cases.dispatch", area_id: int | None = None):
     """Users holding `perm` through an assignment on the case's community or street (or `area_id`)."""
-    from linli.accounts.models import User
+    from linli.accounts.models import User, preload_assignments
 
     area_ids = [area_id] if area_id else [a for a in (case.community_id, case.street_id) if a]
-    users = User.objects.filter(is_active=True, assignments__area_id__in=area_ids).select_related().distinct()
+    users = list(User.objects.filter(is_active=True, assignments__area_id__in=area_ids).distinct())
+    preload_assignments(users)
     return [u for u in users if u.has_linli_perm(perm)]
 
 

@@ -297,3 +297,18 @@ def test_dispatch_only_to_units_serving_the_place(world):
     with pytest.raises(ValidationError) as exc:
         services.act(world.users["community"], case.pk, "dispatch", unit=world.units["b1-community"])
     assert "unit" in exc.value.message_dict
+
+
+def test_supervisors_are_found_in_two_queries_however_many_staff(world, django_assert_num_queries):
+    from linli.accounts.models import Assignment, Role, User
+
+    case = open_case(world)
+    before = {u.username for u in services.supervisors_of(case)}
+    assert "community" in before and "resident" not in before
+    for i in range(5):  # more staff on the community: still one query for the users, one for their roles
+        u = User.objects.create(username=f"extra-{i}")
+        Assignment.objects.create(user=u, role=Role.objects.get(code="community"), area=world.areas["A1"])
+    case = WorkOrder.objects.get(pk=case.pk)
+    with django_assert_num_queries(2):
+        found = {u.username for u in services.supervisors_of(case)}
+    assert found == before | {f"extra-{i}" for i in range(5)}
