@@ -271,6 +271,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LINLI_ALARM_ESCALATE_SECONDS = env_int("LINLI_ALARM_ESCALATE_SECONDS", 60)
+# how long msg_ids are remembered for deduplication (a device that resends later is taken as new)
+LINLI_DEDUPE_DAYS = env_int("LINLI_DEDUPE_DAYS", 7)
 
 LOGGING = {
     "version": 1,

@@ -112,7 +112,7 @@ class Device(Located):
 
     # what it last said (server receive time; the device's own clock is kept beside it but not trusted)
     online = models.BooleanField(_("online"), default=False)
-    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, db_index=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     last_device_ts = models.DateTimeField(_("device clock at last message"), null=True, blank=True)
     battery = models.PositiveSmallIntegerField(_("battery (%)"), null=True, blank=True)
     signal = models.SmallIntegerField(_("signal (dBm)"), null=True, blank=True)
