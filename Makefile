@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # one test process per core (pytest-xdist); JOBS=0 runs in one process
 JOBS ?= auto
 
-.PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench bench-cases bench-classifier clean
+.PHONY: demo test test-sqlite test-postgres lint setup vendor messages bench bench-cases bench-classifier bench-ingest clean
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench-cases: setup
 
 bench-classifier: setup
 	$(BIN)/python bench/classifier.py
+
+# Device ingestion (Mosquitto raw vs Linli, publish→console latency) against a PostgreSQL configured as in
+# production (bin/with-postgres turns fsync off, which flatters commits): DATABASE_URL=postgres://… make bench-ingest
+bench-ingest: setup
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules linli/static/vendor
