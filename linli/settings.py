@@ -273,6 +273,8 @@ else:
 LINLI_ALARM_ESCALATE_SECONDS = env_int("LINLI_ALARM_ESCALATE_SECONDS", 60)
 # how long msg_ids are remembered for deduplication (a device that resends later is taken as new)
 LINLI_DEDUPE_DAYS = env_int("LINLI_DEDUPE_DAYS", 7)
+# requests per minute one device (or gateway) code may make to the HTTP device API; 0 turns the limit off
+LINLI_DEVICE_API_PER_MINUTE = env_int("LINLI_DEVICE_API_PER_MINUTE", 120)
 
 LOGGING = {
     "version": 1,

@@ -6,13 +6,18 @@ without MQTT. A device authenticates with its own secret: `Authorization: Device
 
 The body is one payload object or a JSON array of up to 500 of them. If any payload breaks the contract the
 request is refused as a whole (400, nothing stored) and each bad item is named; a wrong secret is 401. Both
-are counted as rejected messages, visible to admins.
+are counted as rejected messages, visible to admins. A device (or gateway) code that sends more than
+LINLI_DEVICE_API_PER_MINUTE requests in a minute gets 429 with Retry-After until the minute is over, before its
+secret is even checked: a looping device or someone guessing secrets costs one cache increment per request.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +47,37 @@ def _secret(request: HttpRequest) -> str | None:
     return value.strip() if scheme.lower() == "device" and value.strip() else None
 
 
+def _wait_seconds(code: str) -> int | None:
+    """Seconds until the next minute when `code` is over its requests per minute, else None (fixed window)."""
+    limit = settings.LINLI_DEVICE_API_PER_MINUTE
+    if limit <= 0:
+        return None
+    now = time.time()
+    key = f"linli:iot:http:{code[:64]}:{int(now // 60)}"
+    if cache.add(key, 1, timeout=120):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=120)
+            count = 1
+    return max(1, 60 - int(now % 60)) if count > limit else None
+
+
 def _handle(request: HttpRequest, code: str, kind: str, gateway: bool) -> dict:
+    wait = _wait_seconds(code)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            _(
+                "This device sent more than %(n)s requests this minute. Wait %(s)s s, and send several payloads "
+                "in one request (up to 500)."
+            )
+            % {"n": settings.LINLI_DEVICE_API_PER_MINUTE, "s": wait},
+            headers={"Retry-After": str(wait)},
+        )
     now = timezone.now()
     source = request.path[:200]
     probe = ing.Message(kind=kind, code=code, payload=request.body[: ing.KEEP_PAYLOAD], received_at=now, source=source)

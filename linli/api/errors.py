@@ -28,9 +28,12 @@ Fields = dict[str, list[str]]
 class ApiError(Exception):
     """Raised by endpoints for an error with our own code and an already translated message."""
 
-    def __init__(self, status: int, code: str, message: str, fields: Fields | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, fields: Fields | None = None, headers: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, fields: Fields | None = None) -> JsonResponse:
@@ -121,7 +124,10 @@ def django_validation_fields(exc: DjangoValidationError) -> Fields:
 
 
 def _on_api_error(request: HttpRequest, exc: ApiError) -> JsonResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    response = error_response(exc.status, exc.code, exc.message, exc.fields)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def _on_ninja_validation(request: HttpRequest, exc: NinjaValidationError) -> JsonResponse:

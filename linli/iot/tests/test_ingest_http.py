@@ -83,3 +83,35 @@ def test_gateway_batch(iot):
     assert r.status_code == 200 and r.json()["results"] == ["accepted", "not_sub_device"]
     # a device's own secret does not open the gateway endpoint
     assert post("gateways/LK-1/events", batch, iot.secrets["LK-1"]).status_code == 401
+
+
+def test_a_device_over_its_requests_per_minute_is_told_to_wait(iot, settings, monkeypatch):
+    from django.core.cache import cache
+
+    import linli.api.devices as api
+
+    cache.clear()
+    monkeypatch.setattr(api.time, "time", lambda: 1_800_000_010.0)  # 10 s into a minute, for every request
+    settings.LINLI_DEVICE_API_PER_MINUTE = 3
+    settings.LANGUAGE_CODE = "en"
+    s = iot.secrets["BR-1"]
+    codes = [
+        post("devices/BR-1/telemetry", {"msg_id": f"r{i}", "ts": ms(timezone.now()), "values": {"x": i}}, s)
+        for i in range(5)
+    ]
+    assert [r.status_code for r in codes] == [200, 200, 200, 429, 429]
+    limited = codes[3].json()["error"]
+    assert limited["code"] == "rate_limited" and "3 requests this minute" in limited["message"]
+    assert codes[3]["Retry-After"] == "50"
+    assert Telemetry.objects.count() == 3
+    # another device is not held back; a secret guessed on BR-1's code is refused before it is checked
+    other = {"msg_id": "o1", "ts": ms(timezone.now()), "values": {"smoke": 0}}
+    assert post("devices/SM-1/telemetry", other, iot.secrets["SM-1"]).status_code == 200
+    before = RejectedMessage.objects.count()
+    assert post("devices/BR-1/telemetry", {"msg_id": "g", "ts": 1, "values": {}}, "guess").status_code == 429
+    assert RejectedMessage.objects.count() == before
+    # the next minute starts afresh; 0 turns the limit off
+    monkeypatch.setattr(api.time, "time", lambda: 1_800_000_070.0)
+    assert post("devices/BR-1/status", {"online": True}, s).status_code == 200
+    settings.LINLI_DEVICE_API_PER_MINUTE = 0
+    assert all(post("devices/BR-1/status", {"online": True}, s).status_code == 200 for _ in range(5))
