@@ -16,11 +16,12 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from django.conf import settings
 from django.db import connection as default_connection
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -127,7 +128,7 @@ class Result:
 # ---------------------------------------------------------------- validation
 
 
-def _number(v: Any) -> bool:
+def _number(v: Any) -> TypeGuard[float]:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e15
 
 
@@ -169,16 +170,17 @@ def parse(index: int, msg: Message) -> Parsed:
     elif len(json.dumps(obj, default=str)) > MAX_PAYLOAD:
         raise RejectedError("too_large")
     if not isinstance(obj, dict):
-        raise RejectedError("bad_shape", _("The message must be a JSON object."))
+        raise RejectedError("bad_shape", str(_("The message must be a JSON object.")))
     allowed = ALLOWED[msg.kind] | ({"device_code"} if msg.gateway else set())
     extra = sorted(set(obj) - allowed)
     if extra:
         raise RejectedError("bad_shape", "unknown keys: " + ", ".join(extra)[:200])
     device_code = msg.code
     if msg.gateway:
-        device_code = obj.get("device_code")
-        if not isinstance(device_code, str) or not CODE_RE.match(device_code):
+        named = obj.get("device_code")
+        if not isinstance(named, str) or not CODE_RE.match(named):
             raise RejectedError("bad_shape", "device_code")
+        device_code = named
     msg_id = obj.get("msg_id")
     if msg_id is None and msg.kind != "status":
         raise RejectedError("bad_msg_id", "missing")
@@ -460,7 +462,7 @@ def _save_latest(devices: list[Device]) -> None:
     row, which costs more than the rest of the batch)."""
     conn = default_connection
     pg = conn.vendor == "postgresql"
-    fields = [Device._meta.get_field(name) for name in LATEST_FIELDS]
+    fields = [cast(Field, Device._meta.get_field(name)) for name in LATEST_FIELDS]
     table = Device._meta.db_table
     qn = conn.ops.quote_name
     sets = ", ".join(f"{qn(f.column)} = v.column{i + 2}" for i, f in enumerate(fields))

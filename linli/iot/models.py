@@ -69,7 +69,7 @@ class Severity(models.TextChoices):
     WARNING = "warning", _("warning")
 
 
-SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2, Severity.WARNING: 3}
+SEVERITY_RANK: dict[str, int] = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2, Severity.WARNING: 3}
 
 
 class Device(Located):

@@ -52,7 +52,7 @@ class Broker:
     username: str | None
     password: str | None
     tls: bool
-    protocol: int
+    protocol: mqtt.MQTTProtocolVersion
     share: str | None
 
 
@@ -93,9 +93,13 @@ class Consumer:
         self.subscribed = threading.Event()
         self.stopping = threading.Event()
         b = self.broker
-        kw = {"clean_session": False} if b.protocol == mqtt.MQTTv311 else {}
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=b.protocol, manual_ack=True, **kw
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=b.protocol,
+            manual_ack=True,
+            # MQTT 3.1.1 keeps the session by clean_session=False; MQTT 5 by clean_start at connect (below)
+            clean_session=False if b.protocol == mqtt.MQTTv311 else None,
         )
         if b.username:
             self.client.username_pw_set(b.username, b.password)

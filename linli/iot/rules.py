@@ -187,7 +187,7 @@ def rule_key(rule: Rule) -> str:
 def is_activity(event: str | None, values: dict | None) -> bool:
     if event and event in ACTIVITY_EVENTS:
         return True
-    return bool(values) and any(values.get(k) for k in ACTIVITY_VALUES)
+    return values is not None and any(values.get(k) for k in ACTIVITY_VALUES)
 
 
 def evaluate(

@@ -68,7 +68,7 @@ def check_devices(now: dt.datetime | None = None) -> dict:
     local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
     started = time.monotonic()
     ruleset = rules.RuleSet()
-    done = {"offline": 0, "inactivity": 0, "meter_idle": 0}
+    done: dict[str, float] = {"offline": 0, "inactivity": 0, "meter_idle": 0}
 
     # offline: nothing heard within the rule's minutes (never-seen devices are not installed yet)
     for device_id, rule in _candidates(ruleset, Rule.Kind.OFFLINE).items():

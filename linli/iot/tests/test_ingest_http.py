@@ -13,9 +13,9 @@ from linli.iot.tests.conftest import ms
 
 
 def post(path: str, body, secret: str | None, raw: bytes | None = None):
-    headers = {"HTTP_AUTHORIZATION": f"Device {secret}"} if secret else {}
+    headers = {"Authorization": f"Device {secret}"} if secret else {}
     data = raw if raw is not None else json.dumps(body)
-    return Client().post(f"/api/v1/{path}", data=data, content_type="application/json", **headers)
+    return Client().post(f"/api/v1/{path}", data=data, content_type="application/json", headers=headers)
 
 
 def test_sos_over_http_raises_an_alarm(iot):

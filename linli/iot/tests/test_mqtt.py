@@ -46,7 +46,7 @@ def env(iot, broker, tmp_path):
 
 def publisher(port: int) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}", clean_session=False)
-    c.reconnect_delay_set(min_delay=0.2, max_delay=1)
+    c.reconnect_delay_set(min_delay=1, max_delay=1)
     c.max_inflight_messages_set(100)
     c.connect("127.0.0.1", port)
     c.loop_start()

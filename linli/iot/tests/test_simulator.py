@@ -48,7 +48,7 @@ def _fleet(n_each: int = 3) -> list[SimDevice]:
 
 
 def _drive(sim: Simulator, start: float, seconds: int) -> list[tuple[float, simulator.Outgoing]]:
-    out = []
+    out: list[tuple[float, simulator.Outgoing]] = []
     for s in range(seconds):
         now = start + s
         out.extend((now, m) for m in sim.tick(now, 1.0))
