@@ -37,7 +37,7 @@ from linli.dispatch.models import Rescuer
 EARTH_KM = 6371.0088
 ROAD_FACTOR = 1.35
 START_MINUTES = 1.5
-SPEED_KMH = {Rescuer.Travel.FOOT: 4.5, Rescuer.Travel.EBIKE: 15.0, Rescuer.Travel.CAR: 20.0}
+SPEED_KMH: dict[str, float] = {Rescuer.Travel.FOOT: 4.5, Rescuer.Travel.EBIKE: 15.0, Rescuer.Travel.CAR: 20.0}
 POSITION_FRESH_MINUTES = 30
 
 
@@ -62,7 +62,7 @@ def position_of(rescuer: Rescuer, now: dt.datetime | None = None) -> tuple[float
 
 
 def minutes_for_km(km: float, travel: str) -> float:
-    speed = SPEED_KMH.get(travel, SPEED_KMH[Rescuer.Travel.EBIKE])
+    speed = SPEED_KMH.get(travel) or SPEED_KMH[Rescuer.Travel.EBIKE]
     return START_MINUTES + km * ROAD_FACTOR / speed * 60
 
 

@@ -123,8 +123,9 @@ def _where(alarm: Alarm) -> tuple[float | None, float | None]:
     device = alarm.device
     if device.lat is not None and device.lng is not None:
         return device.lat, device.lng
-    if alarm.house_id and alarm.house.building.lat is not None:
-        return alarm.house.building.lat, alarm.house.building.lng
+    house = alarm.house
+    if house is not None and house.building.lat is not None:
+        return house.building.lat, house.building.lng
     return alarm.grid.lat, alarm.grid.lng
 
 
@@ -302,7 +303,11 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
         incident.rescuer = rescuer
         incident.status = IncidentStatus.DISPATCHED
         incident.dispatched_at = timezone.now()
-        minutes = rec.travel_minutes(rescuer, incident.lat, incident.lng) if incident.lat is not None else None
+        minutes = (
+            rec.travel_minutes(rescuer, incident.lat, incident.lng)
+            if incident.lat is not None and incident.lng is not None
+            else None
+        )
         _save(incident, actor, before, "dispatched", str(rescuer), rescuer=rescuer.pk, eta_minutes=minutes)
         alarm = incident.alarm
         notify(

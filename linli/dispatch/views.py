@@ -7,8 +7,11 @@ JavaScript too).
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Field
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,6 +25,7 @@ from linli.dispatch import recommend as rec
 from linli.dispatch.consumers import labelled
 from linli.dispatch.models import OPEN_INCIDENT, Incident, IncidentStatus, Rescuer
 from linli.iot.models import AlarmStatus, Telemetry
+from linli.people.models import EmergencyContact
 
 CONSOLE = services.CONSOLE
 RESCUE = services.RESCUE
@@ -123,7 +127,8 @@ def chain_of(incident: Incident) -> list[dict]:
     for name in CHAIN:
         at = getattr(incident, name)
         since = (at - incident.received_at).total_seconds() if at else None
-        out.append({"name": name, "label": Incident._meta.get_field(name).verbose_name, "at": at, "seconds": since})
+        label = cast(Field, Incident._meta.get_field(name)).verbose_name
+        out.append({"name": name, "label": label, "at": at, "seconds": since})
     return out
 
 
@@ -142,7 +147,7 @@ EVENT_LABELS = {
 def _events(incident: Incident) -> list:
     events = list(incident.events.select_related("actor"))
     for e in events:
-        e.label = EVENT_LABELS.get(e.action, e.action)
+        e.label = EVENT_LABELS.get(e.action, e.action)  # type: ignore[attr-defined]
     return events
 
 
@@ -237,7 +242,7 @@ def contact_reveal(request: AuthedHttpRequest, pk: int, contact_pk: int) -> Http
     incident = _incident(request, pk)
     if incident.resident is None:
         return HttpResponse(status=404)
-    contact = get_object_or_404(incident.resident.emergency_contacts, pk=contact_pk)
+    contact: EmergencyContact = get_object_or_404(incident.resident.emergency_contacts, pk=contact_pk)
     try:
         value = people.reveal(request.user, contact, "phone", request.POST.get("purpose", ""))
     except ValidationError as exc:
@@ -315,6 +320,6 @@ def rescue_position(request: AuthedHttpRequest) -> HttpResponse:
         messages.error(request, _errors(exc))
         return redirect("dispatch:rescue")
     if request.headers.get("Accept", "").startswith("application/json"):
-        return JsonResponse({"ok": True, "at": me.position_at.isoformat()})
+        return JsonResponse({"ok": True, "at": me.position_at.isoformat() if me.position_at else None})
     messages.success(request, _("Position shared."))
     return redirect("dispatch:rescue")
