@@ -26,6 +26,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("cases:kpi", _("Case KPIs"), "cases.supervise", {"secondary": True}),
     ("cases:analysis", _("Hot spots"), "cases.supervise", {"secondary": True}),
     ("dispatch:console", _("Dispatch console"), "dispatch.console", {}),
+    ("dispatch:history", _("Dispatch history"), "dispatch.console", {"secondary": True}),
     ("dispatch:rescue", _("My rescues"), "dispatch.rescue", {}),
     ("shifts:roster", _("Shifts"), "dispatch.console", {"secondary": True}),
     ("shifts:kpi", _("Center KPIs"), "dispatch.lead", {"secondary": True}),
