@@ -14,9 +14,16 @@ and months; an incident belongs to the shift that claimed it).
 - devices offline now (active devices not online) and device offline-hours in the period (from the offline
   alarms: raised → cleared or closed, clipped to the period).
 
-Durations come from one SQL expression (`Seconds`); means and counts are SQL aggregates everywhere. Medians
-and p90 are `percentile_cont` on PostgreSQL; SQLite (development and tests only) has no ordered-set aggregate,
-so there the durations of the period are read as numbers and interpolated the same way in Python.
+How it is counted, in few statements whatever the number of rows (docs/dispatch-center.md, KPIs):
+
+- incidents: durations come from one SQL expression (`Seconds`). On PostgreSQL one statement gives the rows,
+  the days (for the charts) and the total with GROUPING SETS: counts, means, and medians and p90 as
+  `percentile_cont`. SQLite (development and tests only) has no ordered-set aggregate: there the period's
+  incidents are read once and counted, averaged and interpolated the same way in Python.
+- alarms: one grouped statement counts them by Beijing hour (and by the area of the roster's shifts when rows
+  are shifts); days, months, shift types, the total and each roster shift's alarms are sums of those hours.
+  A shift that does not start and end on a whole hour (never made by the roster) is counted by itself.
+- devices offline: two statements.
 """
 
 from __future__ import annotations
@@ -24,13 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
-    Aggregate,
-    Avg,
     Case,
     CharField,
     Count,
@@ -46,7 +53,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractHour, Greatest, Least, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, ExtractHour, Greatest, Least, TruncDate, TruncHour, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -77,24 +84,8 @@ class Seconds(Func):
     arg_joiner = ") - julianday("
 
     def as_postgresql(self, compiler, conn, **extra):
-        return self.as_sql(
-            compiler,
-            conn,
-            template="CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision)",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate percentile_cont(f) WITHIN GROUP (ORDER BY expr)."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
+        # date_part is double precision already; EXTRACT is numeric since PostgreSQL 14, several times slower
+        return self.as_sql(compiler, conn, template="date_part('epoch', %(expressions)s)", arg_joiner=" - ", **extra)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -200,7 +191,7 @@ def _kind_of(hour_field: str):
 
 
 def _group(qs, by: str, time_field: str):
-    """The queryset with alias `k`: the row key."""
+    """The queryset with `k`, the row key of `by` (day, month, kind or shift)."""
     if by == "day":
         return qs.annotate(k=TruncDate(time_field, tzinfo=TZ))
     if by == "month":
@@ -208,9 +199,7 @@ def _group(qs, by: str, time_field: str):
     if by == "kind":
         case, hour = _kind_of(time_field)
         return qs.alias(h=hour).annotate(k=case)
-    if by == "shift":
-        return qs.annotate(k=F("shift_id"))
-    return qs.annotate(k=Value(0, output_field=IntegerField()))
+    return qs.annotate(k=F("shift_id"))
 
 
 def _norm(key):
@@ -239,55 +228,212 @@ def alarms(user, period: Period):
 
 FALSE_Q = Q(close_reason__in=FALSE) | Q(incident__callback=Incident.Callback.FALSE_ALARM)
 
+# ----------------------------------------------------------------------------- incidents
 
-def _incident_stats(user, period: Period, by: str) -> dict[object, Row]:
-    qs = _group(incidents(user, period), by, "received_at")
-    aggregates: dict[str, Aggregate] = {
-        "n": Count("pk"),
-        "on_scene": Count("pk", filter=Q(on_scene_at__isnull=False)),
-        "within": Count("pk", filter=Q(scene_s__lte=REFERENCE_SECONDS)),
-    }
-    pg = connection.vendor == "postgresql"
-    for d in DURATIONS:
-        aggregates[f"{d}_mean"] = Avg(f"{d}_s")
-        if pg:
-            aggregates[f"{d}_median"] = PercentileCont(f"{d}_s", 0.5)
-            aggregates[f"{d}_p90"] = PercentileCont(f"{d}_s", 0.9)
+Stats = tuple[dict[object, Row], dict[object, Row], Row]
+
+
+def _incident_stats(user, period: Period, by: str) -> Stats:
+    """Incidents by `by`, by day, and in total (a row of zeros if there are none)."""
+    qs = (
+        _group(incidents(user, period), by, "received_at")
+        .annotate(d=TruncDate("received_at", tzinfo=TZ), a=F("ack_s"), b=F("dispatch_s"), s=F("scene_s"))
+        .values("k", "d", "a", "b", "s")
+        .order_by()
+    )
+    if connection.vendor == "postgresql":
+        return _incident_stats_sql(qs, by)
+    return _incident_stats_python(qs)
+
+
+def _incident_stats_sql(qs, by: str) -> Stats:
+    """PostgreSQL: one statement over the scoped incidents (the queryset as a subquery) with GROUPING SETS.
+
+    GROUPING(k, d) tells the levels apart: 1 a row of `by`, 2 a day, 3 the total. By month the days are
+    grouped as (month, day) (0), so that one sort serves the three levels."""
+    try:
+        inner, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # nothing in scope
+        return {}, {}, Row(0, "")
+    if by == "day":  # k is the day too: select d twice, so that k is not computed
+        keys, sets = 'x."d", x."d"', '(x."d"), ()'
+    elif by == "month":
+        keys, sets = 'x."k", x."d"', '(x."k", x."d"), (x."k"), ()'
+    else:  # days first: sorting by the shift first reads the table along the shift index, slower
+        keys, sets = 'x."k", x."d"', '(x."d"), (x."k"), ()'
+    durations = ", ".join(
+        f'AVG(x."{c}"), PERCENTILE_CONT(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x."{c}")' for c in "abs"
+    )
+    sql = (
+        f'SELECT {keys}, GROUPING({keys}), COUNT(*), COUNT(x."s"), COUNT(*) FILTER (WHERE x."s" <= %s), '
+        f"{durations} FROM ({inner}) x GROUP BY GROUPING SETS ({sets})"
+    )
     rows: dict[object, Row] = {}
-    for r in qs.values("k").annotate(**aggregates).order_by():
-        key = _norm(r["k"])
-        row = Row(key, "", incidents=r["n"], on_scene=r["on_scene"], within=r["within"])
-        for d in DURATIONS:
-            setattr(row, d, Duration(r[f"{d}_mean"], r.get(f"{d}_median"), r.get(f"{d}_p90")))
-        rows[key] = row
-    if not pg and rows:
-        # SQLite only: no percentile_cont; interpolate the durations the same way
-        values: dict[object, dict[str, list[float]]] = {}
-        for key, *secs in qs.annotate(a=F("ack_s"), b=F("dispatch_s"), c=F("scene_s")).values_list("k", "a", "b", "c"):
-            bucket = values.setdefault(_norm(key), {d: [] for d in DURATIONS})
-            for d, s in zip(DURATIONS, secs, strict=True):
-                if s is not None:
-                    bucket[d].append(s)
-        for key, bucket in values.items():
-            for d in DURATIONS:
-                dur = getattr(rows[key], d)
-                dur.median, dur.p90 = percentile(bucket[d], 0.5), percentile(bucket[d], 0.9)
-    return rows
+    days: dict[object, Row] = {}
+    total = Row(0, "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (REFERENCE_SECONDS, *params))
+        for k, d, level, n, on_scene, within, *cells in cursor.fetchall():
+            row = Row(0, "", incidents=n, on_scene=on_scene, within=within)
+            for i, name in enumerate(DURATIONS):
+                mean, cuts = cells[2 * i], cells[2 * i + 1]
+                setattr(row, name, Duration(mean, *(cuts or (None, None))))
+            if level == 3:
+                total = row
+            elif level == 1:
+                row.key = _norm(k)
+                rows[row.key] = row
+            else:
+                row.key = _norm(d)
+                days[row.key] = row
+    return (days if by == "day" else rows), days, total
 
 
-def _alarm_stats(user, period: Period, by: str) -> dict[object, tuple[int, int]]:
-    if by == "shift":
-        return {}
-    qs = _group(alarms(user, period), by, "raised_at")
-    return {
-        _norm(r["k"]): (r["n"], r["f"])
-        for r in qs.values("k").annotate(n=Count("pk"), f=Count("pk", filter=FALSE_Q)).order_by()
-    }
+def _row_of(key, values: list[list[float]], n: int) -> Row:
+    ack, disp, scene = values
+    row = Row(key, "", incidents=n, on_scene=len(scene), within=sum(1 for v in scene if v <= REFERENCE_SECONDS))
+    for name, secs in zip(DURATIONS, values, strict=True):
+        mean = sum(secs) / len(secs) if secs else None
+        setattr(row, name, Duration(mean, percentile(secs, 0.5), percentile(secs, 0.9)))
+    return row
 
 
-def _shift_rows(user, period: Period, now: dt.datetime) -> list[Row]:
-    """One row per shift on the roster in the period, with the alarms raised in its area during it."""
+def _incident_stats_python(qs) -> Stats:
+    """SQLite: the period's durations read once, counted, averaged and interpolated as PostgreSQL does."""
+    groups: dict[tuple[str, object], tuple[list[list[float]], list[int]]] = {}
+    for k, d, *secs in qs.values_list("k", "d", "a", "b", "s"):
+        for group in (("by", _norm(k)), ("day", _norm(d)), ("total", 0)):
+            values, n = groups.setdefault(group, ([[], [], []], [0]))
+            n[0] += 1
+            for bucket, v in zip(values, secs, strict=True):
+                if v is not None:
+                    bucket.append(v)
+    rows: dict[object, Row] = {}
+    days: dict[object, Row] = {}
+    total = Row(0, "")
+    for (level, key), (values, n) in groups.items():
+        row = _row_of(key, values, n[0])
+        if level == "total":
+            total = row
+        else:
+            (rows if level == "by" else days)[key] = row
+    return rows, days, total
+
+
+# ----------------------------------------------------------------------------- alarms
+
+
+@dataclass
+class AlarmHours:
+    """Life-safety alarms and false alarms by Beijing hour (and by the areas at `levels`, for the roster)."""
+
+    levels: tuple[str, ...]
+    hours: list[tuple[dt.datetime, tuple, int, int]]  # (Beijing hour, naive; area ids by level; alarms; false)
+
+    def by(self, by: str) -> dict[object, tuple[int, int]]:
+        """Alarms and false alarms by day, month, shift type, or in total (key 0)."""
+        out: dict[object, tuple[int, int]] = {}
+        for hour, _areas, n, f in self.hours:
+            key = _hour_key(by, hour)
+            had = out.get(key, (0, 0))
+            out[key] = (had[0] + n, had[1] + f)
+        return out
+
+
+def _hour_key(by: str, hour: dt.datetime) -> object:
+    if by == "day":
+        return hour.date()
+    if by == "month":
+        return hour.date().replace(day=1)
+    if by == "kind":  # as _kind_of
+        return Shift.Name.NIGHT if hour.hour < 8 else Shift.Name.DAY if hour.hour < 16 else Shift.Name.EVENING
+    return 0
+
+
+def _wall(value) -> dt.datetime:
+    """A Beijing hour as read without the ORM's converters: naive on PostgreSQL, text on SQLite."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+    if timezone.is_aware(value):
+        return timezone.localtime(value, TZ).replace(tzinfo=None)
+    return value
+
+
+def _alarm_hours(user, period: Period, levels: tuple[str, ...] = ()) -> AlarmHours:
+    fields = [f"{level}_id" for level in levels]
+    qs = (
+        alarms(user, period)
+        .annotate(h=TruncHour("raised_at", tzinfo=TZ))
+        .values_list("h", *fields)
+        .annotate(n=Count("pk"), f=Count("pk", filter=FALSE_Q))
+        .order_by()
+    )
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return AlarmHours(levels, [])
+    # read directly: thousands of rows, and the ORM's datetime conversion would cost more than the statement
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return AlarmHours(levels, [(_wall(r[0]), r[1:-2], r[-2], r[-1]) for r in rows])
+
+
+@dataclass
+class RosterShift:
+    pk: int
+    area_id: int
+    level: str
+    name: str
+    crew: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+    def hours(self) -> list[dt.datetime] | None:
+        """The Beijing hours it covers (naive), or None if it does not start and end on a whole hour."""
+        start = timezone.localtime(self.starts_at, TZ).replace(tzinfo=None)
+        end = timezone.localtime(self.ends_at, TZ).replace(tzinfo=None)
+        if start.minute or start.second or start.microsecond or end.minute or end.second or end.microsecond:
+            return None
+        return [start + dt.timedelta(hours=i) for i in range(int((end - start) / dt.timedelta(hours=1)))]
+
+
+def _shifts(user, period: Period) -> list[RosterShift]:
+    """The shifts on the roster in the period that the user may lead, in order."""
     start, end = bounds(period)
+    qs = (
+        Shift.objects.for_user(user, "lead")
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at", "area_id")
+        .values_list("pk", "area_id", "area__level", "name", "crew__name", "starts_at", "ends_at")
+    )
+    return [RosterShift(*values) for values in qs]
+
+
+def _shift_alarms(user, shifts: list[RosterShift], hours: AlarmHours) -> dict[int, tuple[int, int]]:
+    """Each shift's alarms raised in its area while it ran: sums of its hours when every shift starts and ends
+    on a whole hour (the roster's always do), else counted in SQL shift by shift."""
+    covered = [s.hours() for s in shifts]
+    if any(h is None for h in covered):
+        return _shift_alarms_sql(user, [s.pk for s in shifts])
+    at: dict[tuple[str, object, dt.datetime], tuple[int, int]] = {}
+    for hour, areas, n, f in hours.hours:
+        for level, area_id in zip(hours.levels, areas, strict=True):
+            had = at.get((level, area_id, hour), (0, 0))
+            at[(level, area_id, hour)] = (had[0] + n, had[1] + f)
+    out = {}
+    for s, its_hours in zip(shifts, covered, strict=True):
+        n = f = 0
+        for hour in its_hours or ():
+            got = at.get((s.level, s.area_id, hour))
+            if got:
+                n, f = n + got[0], f + got[1]
+        out[s.pk] = (n, f)
+    return out
+
+
+def _shift_alarms_sql(user, shift_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Any shifts: each shift's alarms counted by correlated subqueries (one pair per shift)."""
     area_match = (
         Q(grid_id=OuterRef("area_id"))
         | Q(community_id=OuterRef("area_id"))
@@ -301,21 +447,23 @@ def _shift_rows(user, period: Period, now: dt.datetime) -> list[Row]:
         .order_by()
         .values("life_safety")
     )
-    shifts = (
-        Shift.objects.for_user(user, "lead")
-        .filter(starts_at__gte=start, starts_at__lt=end)
-        .select_related("crew")
-        .annotate(
-            n=Subquery(during.annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()),
-            f=Subquery(during.filter(FALSE_Q).annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()),
-        )
-        .order_by("starts_at", "area_id")
+    counted = Shift.objects.filter(pk__in=shift_ids).annotate(
+        n=Subquery(during.annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()),
+        f=Subquery(during.filter(FALSE_Q).annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()),
     )
+    return {pk: (n or 0, f or 0) for pk, n, f in counted.values_list("pk", "n", "f")}
+
+
+def _shift_rows(user, now: dt.datetime, shifts: list[RosterShift], hours: AlarmHours) -> list[Row]:
+    """One row per shift on the roster in the period, with the alarms raised in its area during it."""
+    counts = _shift_alarms(user, shifts, hours)
+    names = {name: str(label) for name, label in Shift.Name.choices}
     rows = []
     for s in shifts:
         local = timezone.localtime(s.starts_at, TZ)
-        label = f"{local:%Y-%m-%d} {s.get_name_display()} · {s.crew.name}"
-        rows.append(Row(s.pk, label, alarms=s.n or 0, false_alarms=s.f or 0, current=s.starts_at <= now < s.ends_at))
+        label = f"{local:%Y-%m-%d} {names.get(s.name, s.name)} · {s.crew}"
+        n, f = counts.get(s.pk, (0, 0))
+        rows.append(Row(s.pk, label, alarms=n, false_alarms=f, current=s.starts_at <= now < s.ends_at))
     return rows
 
 
@@ -366,34 +514,43 @@ _KIND_ORDER = {Shift.Name.NIGHT: 0, Shift.Name.DAY: 1, Shift.Name.EVENING: 2}
 
 
 def report(user, period: Period, by: str = "day", now: dt.datetime | None = None) -> Report:
+    """The KPIs of the period by `by` (day, month, shift or kind), with the days for the charts and the total.
+    Five statements (plus the user's scope), whatever the number of incidents or shifts."""
+    return reports(user, period, [by], now)[0]
+
+
+def reports(user, period: Period, groupings: Iterable[str], now: dt.datetime | None = None) -> list[Report]:
+    """`report` for several groupings of one period (the export): the alarms and devices are read once."""
     now = now or timezone.now()
-    by = by if by in GROUPS else "day"
-    if by == "shift":
-        inc = _incident_stats(user, period, "shift")
-        rows = _shift_rows(user, period, now)
-        for row in rows:
-            found = inc.pop(row.key, None)
-            if found:
-                found.alarms, found.false_alarms, found.label, found.current = (
-                    row.alarms,
-                    row.false_alarms,
-                    row.label,
-                    row.current,
-                )
-                rows[rows.index(row)] = found
-        for key, found in inc.items():  # incidents of shifts out of the period or none
-            found.label = _label("shift", None) if key is None else str(key)
-            rows.append(found)
-    else:
-        rows = _merge(by, _incident_stats(user, period, by), _alarm_stats(user, period, by))
-    total = _merge("total", _incident_stats(user, period, "total"), _alarm_stats(user, period, "total"))
-    total_row = total[0] if total else Row(0, "")
-    total_row.label = _("Total")
-    daily = (
-        rows if by == "day" else _merge("day", _incident_stats(user, period, "day"), _alarm_stats(user, period, "day"))
-    )
+    groupings = [by if by in GROUPS else "day" for by in groupings]
+    shifts = _shifts(user, period) if "shift" in groupings else []
+    hours = _alarm_hours(user, period, tuple(sorted({s.level for s in shifts})))
     offline_now, offline_hours = _offline(user, period, now)
-    return Report(period, by, rows, total_row, offline_now, offline_hours, daily)
+    out = []
+    for by in groupings:
+        inc, inc_days, total = _incident_stats(user, period, by)
+        if by == "shift":
+            rows = _shift_rows(user, now, shifts, hours)
+            for i, row in enumerate(rows):
+                found = inc.pop(row.key, None)
+                if found:
+                    found.alarms, found.false_alarms, found.label, found.current = (
+                        row.alarms,
+                        row.false_alarms,
+                        row.label,
+                        row.current,
+                    )
+                    rows[i] = found
+            for key, found in inc.items():  # incidents of shifts out of the period or none
+                found.label = _label("shift", None) if key is None else str(key)
+                rows.append(found)
+        else:
+            rows = _merge(by, inc, hours.by(by))
+        total.alarms, total.false_alarms = hours.by("total").get(0, (0, 0))
+        total.key, total.label = 0, _("Total")
+        daily = rows if by == "day" else _merge("day", inc_days, hours.by("day"))
+        out.append(Report(period, by, rows, total, offline_now, offline_hours, daily))
+    return out
 
 
 # ----------------------------------------------------------------------------- charts and export
