@@ -197,6 +197,8 @@ def kpi_page(request: AuthedHttpRequest) -> HttpResponse:
         "groups": [(k, kpi.GROUP_LABELS[k]) for k in kpi.GROUPS],
         "chart": kpi.chart_data(rep),
         "reference_minutes": kpi.REFERENCE_SECONDS // 60,
+        "rows_html": kpi.rows_html(rep.rows),
+        "total_html": kpi.rows_html([rep.total]),
     }
     return render(request, "dispatch/kpi/kpi.html", context)
 

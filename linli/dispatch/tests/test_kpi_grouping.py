@@ -215,3 +215,17 @@ def test_statements_do_not_grow_with_rows(world, mix):
     # incidents, alarms, two for the devices offline (and the roster by shift); the export shares all but incidents
     assert all(counts[(4, by)] <= (5 if by == "shift" else 4) for by in kpi.GROUPS)
     assert counts[(4, "export")] <= 9
+
+
+def test_the_table_rows(world, mix, client_for):
+    late = kpi.Row(7, "<b>crew</b>", alarms=3, false_alarms=1, incidents=2, on_scene=2, within=1, current=True)
+    late.scene = kpi.Duration(900, 1000, 1500)
+    html = str(kpi.rows_html([late, kpi.Row(None, "No shift")]))
+    assert html.count("<tr") == 2 and html.count("<td") == 2 * 13
+    assert '<tr class="current"><th scope="row" class="name">&lt;b&gt;crew&lt;/b&gt; · ' in html
+    assert '<td class="num ref-miss">25.0</td>' in html and '50.0%<span class="of">1 / 2</span>' in html
+    assert '33.3%<span class="of">1 / 3</span>' in html and "<tr><th" in html
+    page = client_for("shift_lead").get(f"/dispatch/kpi/?{PERIOD.query()}&by=shift").content.decode()
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr") == len(kpi.report(world.users["shift_lead"], PERIOD, "shift").rows) > 12
+    assert page.split("<tfoot>")[1].count("<tr") == 1
