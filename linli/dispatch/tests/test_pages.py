@@ -30,6 +30,9 @@ def test_claim_redirects_to_the_incident_and_the_loser_is_told_who_won(world, cl
     response = client_for("dispatcher").post(f"/dispatch/alarms/{alarm.pk}/claim/")
     incident = Incident.objects.get(alarm=alarm)
     assert response.status_code == 302 and response.url == f"/dispatch/incidents/{incident.pk}/"
+    lead = world.users["shift_lead"]
+    lead.language = "en"
+    lead.save(update_fields=["language"])
     lost = client_for("shift_lead").post(f"/dispatch/alarms/{alarm.pk}/claim/", follow=True)
     assert "already taken by dispatcher" in lost.content.decode()
     assert client_for("dispatcher_b").post(f"/dispatch/alarms/{alarm.pk}/claim/").status_code == 404
