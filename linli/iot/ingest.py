@@ -450,7 +450,7 @@ PG_CASTS = {
     "last_device_ts": "timestamptz",
     "battery": "integer",
     "signal": "integer",
-    "state": "jsonb",
+    "state": "text",  # sent as JSON text, cast to jsonb in the SET
     "lat": "double precision",
     "lng": "double precision",
     "position_at": "timestamptz",
@@ -465,16 +465,15 @@ def _save_latest(devices: list[Device]) -> None:
     fields = [cast(Field, Device._meta.get_field(name)) for name in LATEST_FIELDS]
     table = Device._meta.db_table
     qn = conn.ops.quote_name
-    sets = ", ".join(f"{qn(f.column)} = v.column{i + 2}" for i, f in enumerate(fields))
+    sets = ", ".join(
+        f"{qn(f.column)} = v.column{i + 2}" + ("::jsonb" if pg and f.name == "state" else "")
+        for i, f in enumerate(fields)
+    )
     if pg:
         # one array per column: a short statement whatever the batch (a VALUES list of 500 rows × 10 placeholders
-        # costs more to build and parse than to run)
-        # (plain Python values, which psycopg adapts itself; the JSON state travels as text and is cast back)
-        casts = ", ".join("%s::text[]" if f.name == "state" else f"%s::{PG_CASTS[f.name]}[]" for f in fields)
+        # costs more to build and parse than to run); plain Python values, which psycopg adapts itself
+        casts = ", ".join(f"%s::{PG_CASTS[f.name]}[]" for f in fields)
         names = ", ".join(["column1"] + [f"column{i + 2}" for i in range(len(fields))])
-        sets = ", ".join(
-            f"{qn(f.column)} = v.column{i + 2}" + ("::jsonb" if f.name == "state" else "") for i, f in enumerate(fields)
-        )
         params: list[Any] = [[d.pk for d in devices]]
         for f in fields:
             if f.name == "state":
