@@ -20,7 +20,7 @@ from ninja import Field, Query, Router, Schema, Status
 from linli.api.errors import ApiError
 from linli.api.pagination import Paging, page_of, paginate
 from linli.api.schemas import Input, answers
-from linli.cases import services, workflow
+from linli.cases import services, words, workflow
 from linli.cases.models import (
     OPEN_STATUSES,
     CaseAttachment,
@@ -181,8 +181,9 @@ class CaseFilters(Schema):
     overdue: bool | None = Field(None, description="Open cases past their resolution deadline (true) or not.")
     q: str | None = Field(
         None,
-        description="A case number (any case), or words in the title or description of the cases reported since "
-        "`since` (default: the last 90 days — a word search over a city's whole history reads every case).",
+        description="A case number (any case), or words (up to five, separated by spaces; all must appear) in the "
+        "title or description of the cases reported since `since` (default: the last 90 days — a common word over "
+        "a city's whole history matches hundreds of thousands of cases, and they are all counted).",
     )
     since: dt.date | None = Field(None, description="Only cases reported on or after this day.")
 
@@ -253,7 +254,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
         if pk is not None:
             qs = qs.filter(pk=pk)
         else:
-            qs = qs.filter(Q(title__icontains=text) | Q(description__icontains=text))
+            qs = qs.filter(words.words_q(text.split()[:5]))
             since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
     if since is not None:
         start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))

@@ -220,3 +220,42 @@ def test_word_search_covers_90_days_unless_asked_for_more(world, api):
     # a case number finds the case whenever it was reported
     assert [r["id"] for r in client.get("/cases", q=old.number).json()["results"]] == [old.pk]
     assert_error(client.get("/cases", since="yesterday"), 422, "validation_error")
+
+
+def test_word_search_finds_every_word_in_any_case_closed_cases_too(world, api):
+    # all the words, in the title or the description, in any case; closed cases are found as well as open ones
+    client = api("street")
+    leak = open_case(
+        world, user="community", grid="A1-1", category="0202", title="Pipe", description="三楼卫生间往下漏水"
+    )
+    other = open_case(world, user="community", grid="A1-1", category="0202", title="水管", description="漏了一地 水漏")
+    WorkOrder.objects.filter(pk=leak.pk).update(status=Status.CLOSED)
+
+    def ids(q):
+        return {r["id"] for r in client.get("/cases", q=q).json()["results"]}
+
+    assert ids("漏水") == {leak.pk}
+    assert ids("PIPE 漏水") == {leak.pk}
+    assert ids("漏") == {leak.pk, other.pk}
+    assert ids("pipe 水管") == set()
+    assert ids("水 漏了一地") == {other.pk}
+    # out of scope: a community user of B1 sees none of A1's cases
+    assert api("community_b").get("/cases", q="漏").json()["count"] == 0
+
+
+def test_word_search_reads_the_bigram_index_of_the_whole_history(world):
+    # the plan of the API's word search over 90 days finds the candidates in wo_words (migration 0011), not by
+    # reading every case of the period
+    from django.db import connection
+
+    from linli.cases import words
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bigram index exists on PostgreSQL only")
+    qs = WorkOrder.objects.filter(words.words_q(["漏水"]), submitted_at__gte=timezone.now() - dt.timedelta(days=90))
+    sql, params = qs.order_by("-submitted_at", "-id")[:50].query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be read whole otherwise
+        cur.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "wo_words" in plan, plan

@@ -17,9 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -30,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from linli.accounts.http import AuthedHttpRequest
-from linli.cases import duplicates, routing, services, workflow
+from linli.cases import duplicates, routing, services, words, workflow
 from linli.cases.forms import units_for
 from linli.cases.models import (
     OPEN_STATUSES,
@@ -227,34 +225,7 @@ def _search_q(term: str) -> Q:
     if compact.isdigit():
         pk = WorkOrder.pk_from_number(compact) if len(compact) >= 9 else int(compact)
         return Q(pk=pk) if pk is not None else Q(pk__in=[])
-    q = Q()
-    words = term.split()[:5]
-    for word in words:
-        q &= Q(title__icontains=word) | Q(description__icontains=word)
-    if grams := open_case_bigrams(words):
-        # the queue holds open cases only: let PostgreSQL find the words in their bigram index first
-        q &= Q(RawSQL(OPEN_WORDS_SQL, [grams], output_field=BooleanField()))  # noqa: S611 - constant SQL, bound values
-    return q
-
-
-# the expression of the index wo_open_words (cases migration 0010), as the index has it
-OPEN_WORDS_SQL = """linli_bigrams("cases_workorder"."title" || ' ' || "cases_workorder"."description") @> %s::text[]"""
-
-
-def open_case_bigrams(words: list[str]) -> list[str]:
-    """The character bigrams every matching case must contain, for the bigram index of open cases on
-    PostgreSQL (none elsewhere). Only bigrams whose lower case PostgreSQL and Python agree on: ASCII and
-    uncased characters such as Chinese."""
-    if connection.vendor != "postgresql":
-        return []
-    grams = set()
-    for word in words:
-        low = word.lower()
-        for i in range(len(low) - 1):
-            gram = low[i : i + 2]
-            if all(c.isascii() or c.lower() == c.upper() for c in gram):
-                grams.add(gram)
-    return sorted(grams)
+    return words.words_q(term.split()[:5])
 
 
 def return_reasons(cases: Iterable[WorkOrder]) -> dict[int, str]:

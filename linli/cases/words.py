@@ -1,0 +1,45 @@
+"""Word search in cases' title and description.
+
+Chinese has no spaces and its words are mostly two characters, which pg_trgm's trigrams cannot find, so on
+PostgreSQL two GIN indexes hold each case's character bigrams (linli_bigrams: "楼道灯坏了" → {楼道, 道灯, 灯坏,
+坏了}): wo_open_words over the open cases (cases migration 0010, the dispatcher's queue) and wo_words over the
+whole history (migration 0011, the API's search over a period). Both index the same expression, so one
+condition serves both; PostgreSQL takes the partial index when the query is limited to open cases. The
+case-insensitive LIKE stays the exact test: the bigram condition only lets PostgreSQL find the candidates
+first. SQLite has neither the function nor the indexes and reads the rows.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
+
+# the indexed expression, as the indexes have it
+WORDS_SQL = """linli_bigrams("cases_workorder"."title" || ' ' || "cases_workorder"."description") @> %s::text[]"""
+
+
+def bigrams(words: list[str]) -> list[str]:
+    """The character bigrams every matching case must contain, for the bigram indexes on PostgreSQL (none
+    elsewhere). Only bigrams whose lower case PostgreSQL and Python agree on: ASCII and uncased characters
+    such as Chinese."""
+    if connection.vendor != "postgresql":
+        return []
+    grams = set()
+    for word in words:
+        low = word.lower()
+        for i in range(len(low) - 1):
+            gram = low[i : i + 2]
+            if all(c.isascii() or c.lower() == c.upper() for c in gram):
+                grams.add(gram)
+    return sorted(grams)
+
+
+def words_q(words: list[str]) -> Q:
+    """Every word in the title or the description, in any case; through the bigram indexes on PostgreSQL."""
+    q = Q()
+    for word in words:
+        q &= Q(title__icontains=word) | Q(description__icontains=word)
+    if grams := bigrams(words):
+        q &= Q(RawSQL(WORDS_SQL, [grams], output_field=BooleanField()))  # noqa: S611 - constant SQL, bound values
+    return q
