@@ -66,6 +66,8 @@ REASONS = {
 
 
 class RejectedError(Exception):
+    """`detail` is "<code>" or "<code>: <param>", shown in the reader's language by linli.iot.display."""
+
     def __init__(self, code: str, detail: str = ""):
         super().__init__(code)
         self.code, self.detail = code, detail
@@ -137,7 +139,7 @@ def _ts(obj: dict, required: bool = True) -> dt.datetime | None:
     if v is None and not required:
         return None
     if not _number(v) or v != int(v) or not TS_MIN <= v < TS_MAX:
-        raise RejectedError("bad_ts", f"ts={str(v)[:40]}")
+        raise RejectedError("bad_ts", f"got: {str(v)[:40]}")
     return dt.datetime.fromtimestamp(int(v) / 1000, tz=dt.UTC)
 
 
@@ -146,13 +148,19 @@ def _values(v: Any) -> dict:
         raise RejectedError("bad_values")
     for k, x in v.items():
         if not NAME_RE.match(k):
-            raise RejectedError("bad_values", f"name {k[:40]!r}")
+            raise RejectedError("bad_values", f"bad_name: {k[:40]}")
         if not (isinstance(x, bool) or _number(x) or (isinstance(x, str) and len(x) <= MAX_STR)):
-            raise RejectedError("bad_values", f"{k}: {str(x)[:40]}")
+            raise RejectedError("bad_values", f"bad_value: {k[:64]}")
     for k, low, high in (("battery", 0, 100), ("lat", -90, 90), ("lng", -180, 180)):
         if k in v and not (_number(v[k]) and low <= v[k] <= high):
-            raise RejectedError("bad_values", f"{k} out of range")
+            raise RejectedError("bad_values", f"out_of_range: {k}")
     return v
+
+
+def _json_error(e: ValueError) -> str:
+    if isinstance(e, json.JSONDecodeError):
+        return f"json_at: {e.lineno}:{e.colno}"
+    return "not_utf8" if isinstance(e, UnicodeDecodeError) else str(e)[:200]
 
 
 def parse(index: int, msg: Message) -> Parsed:
@@ -162,41 +170,41 @@ def parse(index: int, msg: Message) -> Parsed:
     obj = msg.payload
     if isinstance(obj, bytes | bytearray | str):
         if len(obj) > MAX_PAYLOAD:
-            raise RejectedError("too_large", f"{len(obj)} bytes")
+            raise RejectedError("too_large", f"bytes: {len(obj)}")
         try:
             obj = json.loads(obj)
         except (ValueError, UnicodeDecodeError) as e:
-            raise RejectedError("bad_json", str(e)[:200]) from None
+            raise RejectedError("bad_json", _json_error(e)) from None
     elif len(json.dumps(obj, default=str)) > MAX_PAYLOAD:
         raise RejectedError("too_large")
     if not isinstance(obj, dict):
-        raise RejectedError("bad_shape", str(_("The message must be a JSON object.")))
+        raise RejectedError("bad_shape", "not_object")
     allowed = ALLOWED[msg.kind] | ({"device_code"} if msg.gateway else set())
     extra = sorted(set(obj) - allowed)
     if extra:
-        raise RejectedError("bad_shape", "unknown keys: " + ", ".join(extra)[:200])
+        raise RejectedError("bad_shape", "unknown_keys: " + ", ".join(extra)[:200])
     device_code = msg.code
     if msg.gateway:
         named = obj.get("device_code")
         if not isinstance(named, str) or not CODE_RE.match(named):
-            raise RejectedError("bad_shape", "device_code")
+            raise RejectedError("bad_shape", "bad_device_code")
         device_code = named
     msg_id = obj.get("msg_id")
     if msg_id is None and msg.kind != "status":
-        raise RejectedError("bad_msg_id", "missing")
+        raise RejectedError("bad_msg_id", "missing: msg_id")
     if msg_id is not None and (not isinstance(msg_id, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", msg_id)):
-        raise RejectedError("bad_msg_id", str(msg_id)[:64])
+        raise RejectedError("bad_msg_id", f"got: {str(msg_id)[:64]}")
     p = Parsed(index, msg, device_code, msg_id, _ts(obj, required=msg.kind != "status"))
     if msg.kind == "telemetry":
         if "values" not in obj:
-            raise RejectedError("bad_shape", "values")
+            raise RejectedError("bad_shape", "missing: values")
         p.values = _values(obj["values"])
     elif msg.kind == "event":
         event, data = obj.get("event"), obj.get("data", {})
         if not isinstance(event, str) or not NAME_RE.match(event) or not isinstance(data, dict):
             raise RejectedError("bad_event")
         if len(json.dumps(data)) > MAX_DATA:
-            raise RejectedError("bad_event", "data too large")
+            raise RejectedError("bad_event", "data_too_large")
         p.event, p.data = event, data
     else:
         online, battery, signal = obj.get("online"), obj.get("battery"), obj.get("signal")
@@ -227,7 +235,7 @@ def rejection(msg: Message, code: str, detail: str = "", device_code: str = "") 
         source=(msg.source or msg.kind)[:200],
         device_code=(device_code or msg.code or "")[:64],
         reason=code,
-        detail=str(detail or REASONS.get(code, ""))[:300],
+        detail=str(detail)[:300],
         payload=_payload_text(msg.payload),
     )
 
@@ -536,28 +544,25 @@ def _month(d: dt.date, add: int) -> dt.date:
 
 
 def ensure_partitions(months_ahead: int = 2, connection=None, today: dt.date | None = None) -> list[str]:
-    """PostgreSQL: create the monthly telemetry partitions from this month to `months_ahead` ahead."""
+    """PostgreSQL: create the monthly telemetry partitions from this month to `months_ahead` ahead, through
+    linli_telemetry_partition (iot migration 0006), which runs with the table owner's rights: the application
+    role that runs this job may not create tables itself."""
     conn = connection or default_connection
     if conn.vendor != "postgresql":
         return []
     today = today or timezone.now().astimezone(dt.UTC).date()
     created = []
     for i in range(months_ahead + 1):
-        start, end = _month(today, i), _month(today, i + 1)
-        name = f"iot_telemetry_y{start.year}m{start.month:02d}"
-        with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s)", [name])
-            if cur.fetchone()[0] is not None:
-                continue
-            try:
-                with transaction.atomic(using=conn.alias):
-                    cur.execute(
-                        f"CREATE TABLE {name} PARTITION OF iot_telemetry "
-                        f"FOR VALUES FROM ('{start.isoformat()} 00:00:00+00') TO ('{end.isoformat()} 00:00:00+00')"
-                    )
-                created.append(name)
-            except Exception:  # rows for that month already sit in the default partition
-                logger.exception("could not create telemetry partition %s", name)
+        start = _month(today, i)
+        try:
+            with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+                cur.execute("SELECT linli_telemetry_partition(%s)", [start])
+                name = cur.fetchone()[0]
+        except Exception:  # rows for that month already sit in the default partition
+            logger.exception("could not create the telemetry partition of %s", start.strftime("%Y-%m"))
+            continue
+        if name:
+            created.append(name)
     return created
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 # On PostgreSQL the telemetry table is partitioned by month of received_at (DESIGN.md section 3); its primary
 # key (device, msg_id, received_at) includes the partition key as PostgreSQL requires. A DEFAULT partition
 # catches rows whose month has no partition yet; the check_devices job creates the coming months ahead
-# (linli.iot.ingest.ensure_partitions). On SQLite it is a plain table.
+# (linli.iot.ingest.ensure_partitions, through the function of migration 0006). On SQLite it is a plain table.
 PG_TELEMETRY = """
 CREATE TABLE iot_telemetry (
     device_id bigint NOT NULL REFERENCES iot_device (id) DEFERRABLE INITIALLY DEFERRED,
@@ -24,10 +24,7 @@ CREATE TABLE iot_telemetry_default PARTITION OF iot_telemetry DEFAULT;
 
 def create_telemetry(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_TELEMETRY)
-        from linli.iot.ingest import ensure_partitions
-
-        ensure_partitions(connection=schema_editor.connection)
+        schema_editor.execute(PG_TELEMETRY)  # the months' partitions come with migration 0006
     else:
         schema_editor.create_model(apps.get_model("iot", "Telemetry"))
 
@@ -38,58 +35,82 @@ def drop_telemetry(apps, schema_editor):
     else:
         schema_editor.delete_model(apps.get_model("iot", "Telemetry"))
 
-class Migration(migrations.Migration):
 
+class Migration(migrations.Migration):
     dependencies = [
-        ('iot', '0001_initial'),
+        ("iot", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RejectedMessage',
+            name="RejectedMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(db_index=True, verbose_name='received')),
-                ('source', models.CharField(max_length=200, verbose_name='topic or URL')),
-                ('device_code', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='device code')),
-                ('reason', models.CharField(db_index=True, max_length=32, verbose_name='reason')),
-                ('detail', models.CharField(blank=True, max_length=300, verbose_name='detail')),
-                ('payload', models.TextField(blank=True, verbose_name='payload (first 2 KB)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("received_at", models.DateTimeField(db_index=True, verbose_name="received")),
+                ("source", models.CharField(max_length=200, verbose_name="topic or URL")),
+                ("device_code", models.CharField(blank=True, db_index=True, max_length=64, verbose_name="device code")),
+                ("reason", models.CharField(db_index=True, max_length=32, verbose_name="reason")),
+                ("detail", models.CharField(blank=True, max_length=300, verbose_name="detail")),
+                ("payload", models.TextField(blank=True, verbose_name="payload (first 2 KB)")),
             ],
             options={
-                'verbose_name': 'rejected message',
-                'verbose_name_plural': 'rejected messages',
-                'ordering': ['-received_at'],
+                "verbose_name": "rejected message",
+                "verbose_name_plural": "rejected messages",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='SeenMessage',
+            name="SeenMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('msg_id', models.CharField(max_length=64)),
-                ('received_at', models.DateTimeField(db_index=True)),
-                ('device', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='iot.device')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("msg_id", models.CharField(max_length=64)),
+                ("received_at", models.DateTimeField(db_index=True)),
+                (
+                    "device",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="iot.device"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('device', 'msg_id'), name='seen_message_once')],
+                "constraints": [models.UniqueConstraint(fields=("device", "msg_id"), name="seen_message_once")],
             },
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(
-                    name='Telemetry',
+                    name="Telemetry",
                     fields=[
-                        ('pk', models.CompositePrimaryKey('device', 'msg_id', 'received_at', blank=True, editable=False, primary_key=True, serialize=False)),
-                        ('msg_id', models.CharField(max_length=64)),
-                        ('received_at', models.DateTimeField(verbose_name='received')),
-                        ('device_ts', models.DateTimeField(blank=True, null=True, verbose_name='device time')),
-                        ('values', models.JSONField(default=dict, verbose_name='values')),
-                        ('device', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='telemetry', to='iot.device')),
+                        (
+                            "pk",
+                            models.CompositePrimaryKey(
+                                "device",
+                                "msg_id",
+                                "received_at",
+                                blank=True,
+                                editable=False,
+                                primary_key=True,
+                                serialize=False,
+                            ),
+                        ),
+                        ("msg_id", models.CharField(max_length=64)),
+                        ("received_at", models.DateTimeField(verbose_name="received")),
+                        ("device_ts", models.DateTimeField(blank=True, null=True, verbose_name="device time")),
+                        ("values", models.JSONField(default=dict, verbose_name="values")),
+                        (
+                            "device",
+                            models.ForeignKey(
+                                db_index=False,
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="telemetry",
+                                to="iot.device",
+                            ),
+                        ),
                     ],
                     options={
-                        'verbose_name': 'telemetry',
-                        'verbose_name_plural': 'telemetry',
-                        'indexes': [models.Index(fields=['device', 'received_at'], name='telemetry_device_time')],
+                        "verbose_name": "telemetry",
+                        "verbose_name_plural": "telemetry",
+                        "indexes": [models.Index(fields=["device", "received_at"], name="telemetry_device_time")],
                     },
                 ),
             ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from linli.iot.ingest import ensure_partitions, ingest
@@ -31,3 +31,30 @@ def test_partitions(iot):
         rows = cur.fetchall()
     assert rows[0][0] == f"iot_telemetry_y{now.year}m{now.month:02d}"
     assert rows[1][0] == f"iot_telemetry_y{later.year}m{later.month:02d}"
+
+
+def test_the_application_role_adds_partitions_without_owning_the_table(iot):
+    # docs/deployment.md: the web processes and jobs connect as a role that owns no table; the partitions
+    # are still made, through the owner's linli_telemetry_partition (iot migration 0006)
+    if connection.vendor != "postgresql":
+        pytest.skip("partitioning is PostgreSQL's")
+    month = (timezone.now() + dt.timedelta(days=600)).date()
+    name = f"iot_telemetry_y{month.year}m{month.month:02d}"
+    with connection.cursor() as cur:
+        cur.execute("CREATE ROLE linli_test_app NOLOGIN")
+        cur.execute("GRANT USAGE ON SCHEMA public TO linli_test_app")
+        cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        cur.execute("SET ROLE linli_test_app")
+        try:
+            with pytest.raises(Exception, match="permission denied"), transaction.atomic():
+                cur.execute(
+                    f"CREATE TABLE {name} PARTITION OF iot_telemetry FOR VALUES FROM ('{month}') TO ('{month}')"
+                )
+            created = ensure_partitions(months_ahead=0, today=month)
+            assert ensure_partitions(months_ahead=0, today=month) == []
+        finally:
+            cur.execute("RESET ROLE")
+        cur.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", [name])
+        owner = cur.fetchone()
+    assert created == [name]
+    assert owner is not None and owner[0] != "linli_test_app"
