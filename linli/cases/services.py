@@ -81,6 +81,8 @@ class Report:
     self_handled: bool = False
     resolution: str = ""
     after_photos: list = field(default_factory=list)
+    # machine sources: the category is fixed (no classifier suggestion) and the system dispatches at once
+    dispatch_to: Any = None  # HandlingUnit
 
 
 # ---------------------------------------------------------------- locating
@@ -267,7 +269,9 @@ def create_case(actor, report: Report) -> WorkOrder:
         except ValidationError:
             raise ValidationError({"caller_phone": _("Enter a valid phone number.")}) from None
     case.copy_areas_from(loc.area)
-    suggestion = _suggest(f"{case.title} {case.description}")
+    # a machine's fixed category is not a guess: no suggestion to override it or to show beside it
+    machine_category = report.channel == Channel.DEVICE and report.category is not None
+    suggestion = None if machine_category else _suggest(f"{case.title} {case.description}")
     if suggestion is not None:
         case.suggested_category = _category_by_code(suggestion.code)
         case.suggestion_confidence = round(float(suggestion.confidence), 4)
@@ -299,7 +303,7 @@ def create_case(actor, report: Report) -> WorkOrder:
         done = _event(case, "self_handle", actor, from_status=Status.SUBMITTED, note=case.resolution, at=now)
         _save_photos(case, done, after_photos, CaseAttachment.Kind.AFTER, actor)
     audit.record_change(case, None, case.audit_snapshot(), user=actor)
-    if not report.self_handled:
+    if not report.self_handled and report.dispatch_to is None:
         transaction.on_commit(
             lambda: _notify(supervisors_of(case), "new_case", gettext_lazy("New case to dispatch"), case)
         )
@@ -319,9 +323,12 @@ def open_from_machine(
     house: House | None = None,
     lat: float | None = None,
     lng: float | None = None,
+    unit: HandlingUnit | None = None,
 ) -> tuple[WorkOrder, bool]:
     """The entry point for machine sources (a device alarm, a camera event). Idempotent on
     (source, external_ref): a repeat adds a note to the open case instead of opening a second one.
+    A new case with a `unit` is accepted and dispatched to it by the system (dispatch_by_system); without
+    one it waits on the dispatch desk. A fixed `category_code` is kept: the classifier does not guess.
     Returns (case, created)."""
     ref = f"{source}:{external_ref}"[:80]
     existing = WorkOrder.objects.select_for_update().filter(external_ref=ref, status__in=workflow.OPEN_STATUSES).first()
@@ -344,8 +351,55 @@ def open_from_machine(
         category=_category_by_code(category_code),
         priority=priority,
         external_ref=ref,
+        dispatch_to=unit,
     )
-    return create_case(None, report), True
+    case = create_case(None, report)
+    if unit is not None:
+        case = dispatch_by_system(case, unit, str(AUTO_DISPATCH_NOTE))
+    return case, True
+
+
+AUTO_DISPATCH_NOTE = gettext_lazy("Dispatched automatically from a device alarm")
+# a case in these states has not been started by anyone: the system may finish it when its machine recovers
+NOT_STARTED = (Status.SUBMITTED, Status.ACCEPTED, Status.DISPATCHED)
+
+
+def dispatch_by_system(case: WorkOrder, unit: HandlingUnit, note: str) -> WorkOrder:
+    """The system accepts the case and dispatches it to `unit` through the workflow, so the timeline shows
+    the system as the actor with `note`, the deadlines keep running and the unit's members are notified."""
+    if case.status == Status.SUBMITTED:
+        case = act(None, case.pk, "accept")
+    return act(None, case.pk, "dispatch", unit=unit, note=note)
+
+
+@transaction.atomic
+def machine_recovered(case_pk: int, note: str) -> str:
+    """The machine behind a case reports the problem gone (a device back online, its battery charged).
+
+    A case nobody has started is finished by the system with `note`: dispatched, it is started and resolved;
+    still on the dispatch desk (no unit yet), it is closed as not accepted, since nobody is there to resolve it.
+    A case somebody works on (or has returned, or suspended) only gets `note` on its timeline, and its
+    handler (else its unit, else the dispatchers) is told. A finished case is left alone.
+    Returns "resolved", "rejected", "noted" or "" (nothing done)."""
+    case = WorkOrder.objects.select_for_update(of=("self",)).filter(pk=case_pk).first()
+    if case is None or case.status not in workflow.OPEN_STATUSES:
+        return ""
+    if case.status in NOT_STARTED:
+        try:
+            with transaction.atomic():
+                if case.status == Status.DISPATCHED:
+                    act(None, case.pk, "start")
+                    act(None, case.pk, "resolve", note=note)
+                    return "resolved"
+                act(None, case.pk, "reject", note=note)
+                return "rejected"
+        except (workflow.TransitionError, ValidationError):
+            pass  # e.g. assisting units still at work: they decide, like anyone who started
+    act(None, case.pk, "comment", note=note)
+    handler = case.handler if case.handler_id and case.handler.is_active else None
+    users = [handler] if handler else (_members(case.lead_unit_id) or supervisors_of(case))
+    transaction.on_commit(lambda: _notify(users, "progress", gettext_lazy("The device is working again"), case, note))
+    return "noted"
 
 
 # ---------------------------------------------------------------- acting on a case

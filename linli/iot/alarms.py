@@ -2,7 +2,9 @@
 
 Every state change is audited (raises and closes; repeats only bump a counter) and announced after commit
 through linli.iot.signals.alarms_changed. Maintenance alarms (offline, low battery, tamper) open a work order
-for the property company or maintainer through linli.cases.services.open_from_machine.
+(linli.cases.services.open_from_machine) that the system dispatches at once to the unit that repairs the
+device (maintenance_unit); when the alarm clears, the order is resolved if nobody has started on it
+(linli.cases.services.machine_recovered).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.core import audit
@@ -24,8 +27,12 @@ from linli.iot.signals import alarms_changed
 logger = logging.getLogger("linli.iot")
 
 MAINTENANCE = frozenset({AlarmType.OFFLINE, AlarmType.LOW_BATTERY, AlarmType.TAMPER})
-# the work-order category for device maintenance (../shared/taxonomy.md: 0303 common-area repair, property company)
-MAINTENANCE_CATEGORY = "0303"
+# Work-order categories for device maintenance (linli/cases/taxonomy.py). The taxonomy has no leaf for device
+# repair. A device in a home or worn by a cared-for resident (bracelet, call button, bedroom sensor) belongs to
+# the home elderly-care service it was installed for: 0701 养老服务. A device in a common area (gate, camera at
+# the estate's gate): 0303 公共区域维修.
+HOME_MAINTENANCE_CATEGORY = "0701"
+COMMON_AREA_MAINTENANCE_CATEGORY = "0303"
 CLOSE_PERMS = ("dispatch.console", "iot.manage")
 
 
@@ -88,30 +95,63 @@ def raise_alarm(
     raise RuntimeError("could not raise the alarm")  # pragma: no cover - three lost races in a row
 
 
+def maintenance_category(device: Device) -> str:
+    """The category code of the device's maintenance orders: home devices 0701, common-area devices 0303."""
+    at_home = device.house_id is not None or device.resident_id is not None
+    return HOME_MAINTENANCE_CATEGORY if at_home else COMMON_AREA_MAINTENANCE_CATEGORY
+
+
+def maintenance_unit(device: Device, category=None):
+    """The handling unit that repairs the device: its maintainer; else the property company serving its
+    estate; else the routing rules for the category and the device's grid; else its community's unit (居委会).
+    Inactive units are skipped. None: nobody is set up, and the order waits on the dispatch desk."""
+    from linli.cases import routing
+    from linli.cases.models import HandlingUnit
+
+    units = HandlingUnit.objects.filter(active=True).order_by("code")
+    if device.maintainer_id is not None:
+        unit = units.filter(pk=device.maintainer_id).first()
+        if unit is not None:
+            return unit
+    estate_id = device.estate_id or (device.house.estate_id if device.house is not None else None)
+    if estate_id is not None:
+        unit = units.filter(kind=HandlingUnit.Kind.PROPERTY, estates=estate_id).first()
+        if unit is not None:
+            return unit
+    return routing.route(category, device.grid) or (
+        units.filter(kind=HandlingUnit.Kind.COMMUNITY, area_id=device.community_id).first()
+    )
+
+
 def _open_work_order(alarm: Alarm, device: Device) -> None:
-    """A maintenance alarm becomes a work order; a failure here must not lose the alarm."""
+    """A maintenance alarm becomes a work order for the unit that repairs the device; a failure here must not
+    lose the alarm. Its text is written in the site's language, whoever's request carried the message."""
+    from linli.cases.models import Category
     from linli.cases.services import open_from_machine
 
-    title = _("Device %(code)s: %(alarm)s") % {"code": device.code, "alarm": alarm.get_type_display()}
-    where = device.location or ""
-    description = _("%(alarm)s reported by %(kind)s %(code)s %(where)s. Check or repair the device.") % {
-        "alarm": alarm.get_type_display(),
-        "kind": device.get_kind_display(),
-        "code": device.code,
-        "where": where,
-    }
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Device %(code)s: %(alarm)s") % {"code": device.code, "alarm": alarm.get_type_display()}
+        description = _("%(alarm)s reported by %(kind)s %(code)s %(where)s. Check or repair the device.") % {
+            "alarm": alarm.get_type_display(),
+            "kind": device.get_kind_display(),
+            "code": device.code,
+            "where": device.location or "",
+        }
+    code = maintenance_category(device)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+            category = Category.objects.filter(code=code, active=True).first()
             case, _created = open_from_machine(
                 "iot",
                 f"{device.code}:{alarm.type}",
                 title=title,
                 description=description,
                 area=device.grid,
-                category_code=MAINTENANCE_CATEGORY,
+                category_code=code,
                 house=device.house,
                 lat=device.lat,
                 lng=device.lng,
+                unit=maintenance_unit(device, category),
             )
             Alarm.objects.filter(pk=alarm.pk).update(work_order=case)
             alarm.work_order = case
@@ -120,8 +160,10 @@ def _open_work_order(alarm: Alarm, device: Device) -> None:
 
 
 def clear_alarms(device_id: int, alarm_type: str, *, at: dt.datetime) -> list[int]:
-    """The condition ended: open alarms of this device and type become cleared."""
-    ids = list(_open(device_id, alarm_type).values_list("pk", flat=True))
+    """The condition ended: open alarms of this device and type become cleared, and their work orders hear that
+    the device recovered (linli.cases.services.machine_recovered)."""
+    rows = list(_open(device_id, alarm_type).values_list("pk", "work_order_id"))
+    ids = [pk for pk, _order in rows]
     if ids:
         Alarm.objects.filter(pk__in=ids, status__in=OPEN_ALARM).update(
             status=AlarmStatus.CLEARED, cleared_at=at, version=F("version") + 1
@@ -136,8 +178,21 @@ def clear_alarms(device_id: int, alarm_type: str, *, at: dt.datetime) -> list[in
                 after={"status": AlarmStatus.CLEARED},
                 username="iot",
             )
+        for case_pk in sorted({order for _pk, order in rows if order is not None}):
+            _recovered(case_pk)
         alarms_changed(ids, "cleared")
     return ids
+
+
+def _recovered(case_pk: int) -> None:
+    """Tell the work order its device recovered; a failure here must not undo the clearing."""
+    from linli.cases.services import machine_recovered
+
+    try:
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+            machine_recovered(case_pk, _("Device recovered"))
+    except Exception:
+        logger.exception("could not tell work order %s that its device recovered", case_pk)
 
 
 def close_alarm(actor, alarm_id: int, reason: str, note: str = "", expected_version: int | None = None) -> Alarm:

@@ -106,6 +106,20 @@ class Device(Located):
         verbose_name=_("cared-for resident"),
     )
     location = models.CharField(_("where it is"), max_length=100, blank=True, help_text=_("e.g. kitchen, bedside"))
+    # who repairs it (linli.iot.alarms.maintenance_unit): this unit, else the property company of its estate
+    maintainer = models.ForeignKey(
+        "cases.HandlingUnit",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="maintained_devices",
+        verbose_name=_("maintained by"),
+        help_text=_(
+            "The unit that repairs this device, such as the vendor's maintenance company. Empty: the property "
+            "company of its estate."
+        ),
+        limit_choices_to={"active": True},
+    )
     secret_hash = models.CharField(max_length=128, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
     installed_on = models.DateField(_("installed on"), null=True, blank=True)

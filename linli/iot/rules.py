@@ -31,6 +31,9 @@ HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 STATE_KEY = "_rules"
 # alarms that end by themselves when the condition ends
 CLEARABLE = frozenset({Kind.THRESHOLD, Kind.OFFLINE, Kind.LOW_BATTERY})
+# a low battery clears this many points above the rule's level, so a reading wavering at the level does not raise
+# and clear (and open and resolve a work order) again and again
+BATTERY_CLEAR_MARGIN = 5
 # what counts as a sign of life for the inactivity rule
 ACTIVITY_EVENTS = frozenset({"motion", "door", "presence", "activity", "sos", "fall"})
 ACTIVITY_VALUES = ("motion", "door", "presence", "steps")
@@ -201,7 +204,8 @@ def evaluate(
 ) -> list[Decision]:
     """Decisions for one message received at server time `at`. `state` is the device's rule state
     (Device.state["_rules"]); it is updated in place. Thresholds and battery raise once per episode and
-    clear when the condition ends; events raise every time (repeats are counted on the open alarm)."""
+    clear when the condition ends (a battery BATTERY_CLEAR_MARGIN points above its level); events raise every
+    time (repeats are counted on the open alarm)."""
     out: list[Decision] = []
     values = values or {}
     if (
@@ -236,11 +240,11 @@ def evaluate(
         elif rule.kind == Kind.LOW_BATTERY:
             if battery is None:
                 continue
-            low = battery < p.get("below", 20)
-            if low and not state.get(key):
+            below = p.get("below", 20)
+            if battery < below and not state.get(key):
                 state[key] = True
                 out.append(Decision("raise", rule, data={"battery": battery}))
-            elif not low and state.get(key):
+            elif battery >= below + BATTERY_CLEAR_MARGIN and state.get(key):
                 del state[key]
                 out.append(Decision("clear", rule, data={"battery": battery}))
         elif rule.kind == Kind.OFFLINE:

@@ -129,7 +129,7 @@ def test_low_battery_opens_a_work_order_and_clears(iot):
     ingest([msg("status", "SM-1", {"ts": ms(now), "battery": 10}, now)])
     alarm = Alarm.objects.get(type=AlarmType.LOW_BATTERY)
     assert not alarm.life_safety and alarm.work_order is not None
-    assert alarm.work_order.category.code == "0303"
+    assert alarm.work_order.category.code == "0701"  # a smoke detector in a home: elderly-care equipment
     ingest([msg("status", "SM-1", {"ts": ms(now), "battery": 90}, now + dt.timedelta(seconds=5))])
     alarm.refresh_from_db()
     assert alarm.status == AlarmStatus.CLEARED

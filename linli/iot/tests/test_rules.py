@@ -90,8 +90,22 @@ def test_battery_raises_once_per_episode(levels):
     state: dict = {}
     actions = [d.action for b in levels for d in rules.evaluate([rule], state, at=T0, battery=b)]
     assert all(a != b for a, b in zip(actions, actions[1:], strict=False))
-    episodes = sum(1 for i, b in enumerate(levels) if b < 20 and (i == 0 or levels[i - 1] >= 20))
+    # an episode starts below 20 and ends at 20 + the margin: readings in between change nothing
+    episodes, low = 0, False
+    for b in levels:
+        if b < 20 and not low:
+            episodes, low = episodes + 1, True
+        elif b >= 20 + rules.BATTERY_CLEAR_MARGIN:
+            low = False
     assert actions.count("raise") == episodes
+
+
+def test_battery_clears_only_above_the_margin():
+    rule = Rule(kind="low_battery", alarm_type="low_battery", severity="warning", params={"below": 20})
+    state: dict = {}
+    steps = [(19, ["raise"]), (20, []), (19, []), (24, []), (18, []), (25, ["clear"]), (19, ["raise"])]
+    for battery, expected in steps:
+        assert [d.action for d in rules.evaluate([rule], state, at=T0, battery=battery)] == expected, battery
 
 
 def test_inactivity_day_and_night():
