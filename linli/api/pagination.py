@@ -26,9 +26,16 @@ def page_of(item: type[Schema]) -> type[Schema]:
 
 
 def paginate(queryset: QuerySet, paging: Paging, ordering: tuple[str, ...]) -> dict[str, Any]:
-    """One COUNT and one page query; the ordering ends with a unique column so pages never overlap."""
+    """One COUNT, the page's ids, then its rows; the ordering ends with a unique column so pages never overlap.
+    The ids come first, without the joins of select_related: when PostgreSQL underestimates the matching
+    rows (a word search through the bigram index: 1 estimated, 9,238 found) it would otherwise join every
+    match to its category and unit in a nested loop before sorting (1.1 s instead of 0.1 s)."""
     limit = min(paging.limit or settings.API_PAGE_SIZE, settings.API_MAX_PAGE_SIZE)
     offset = paging.offset
     count = queryset.count()
-    rows = list(queryset.order_by(*ordering)[offset : offset + limit]) if offset < count else []
+    rows = []
+    if offset < count:
+        ids = list(queryset.order_by(*ordering).values_list("pk", flat=True)[offset : offset + limit])
+        by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
     return {"count": count, "limit": limit, "offset": offset, "results": rows}
