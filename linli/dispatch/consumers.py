@@ -1,8 +1,15 @@
-"""The dispatch console's WebSocket: /ws/dispatch/console/.
+"""The dispatch center's WebSockets.
 
-Only users with dispatch.console may connect (others are refused at the handshake). A socket joins the
-groups of its user's console scope (linli/dispatch/live.py) and forwards each alarm it receives, labelled in
-the user's language. The server only pushes; every action is an ordinary POST.
+/ws/dispatch/console/: only users with dispatch.console may connect (others are refused at the handshake). A
+socket joins the groups of its user's console scope (linli/dispatch/live.py) and forwards each alarm it
+receives, labelled in the user's language.
+
+/ws/dispatch/incidents/<id>/: a dispatcher's incident page; only for users who may view that incident on the
+console (others are refused: 4404). /ws/dispatch/rescue/: a rescuer's phone page; it joins the rescuer's own
+group only, so it hears of their own incidents and nothing else. Both forward {"type": "incident", ...} with
+the incident's id, version, state and the action; the page then reloads what it shows over HTTP.
+
+The server only pushes; every action is an ordinary POST. A socket answers {"type": "ping"} with a pong.
 """
 
 from __future__ import annotations
@@ -26,6 +33,74 @@ def _labels(payload: dict) -> dict:
 def labelled(payload: dict, language: str | None) -> dict:
     with translation.override(language or translation.get_language()):
         return _labels(payload)
+
+
+class _Pushed(AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+
+    async def join(self, groups: list[str]) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+
+    async def disconnect(self, code) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def incident_changed(self, message: dict) -> None:
+        await self.send_json({"type": "incident", **message["change"], "sent_at": message.get("sent_at")})
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+class IncidentConsumer(_Pushed):
+    """One incident's page: told when anyone (a rescuer, another dispatcher) changes the incident."""
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        live.remember_socket_loop()
+        incident_id = int(self.scope["url_route"]["kwargs"]["pk"])
+        if not await self._may_view(self.scope.get("user"), incident_id):
+            await self.close(code=4404)
+            return
+        await self.join([live.incident_group(incident_id)])
+        await self.accept()
+        await self.send_json({"type": "hello", "incident": incident_id})
+
+    @database_sync_to_async
+    def _may_view(self, user, incident_id: int) -> bool:
+        from linli.dispatch import services
+
+        if not _active(user) or not user.has_linli_perm(services.CONSOLE):
+            return False
+        return services.console_incidents(user).filter(pk=incident_id).exists()
+
+
+class RescueConsumer(_Pushed):
+    """A rescuer's phone page: told when they are sent and whenever their incident changes."""
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        live.remember_socket_loop()
+        user = self.scope.get("user")
+        if not await self._is_rescuer(user):
+            await self.close(code=4403)
+            return
+        await self.join([live.rescuer_group(user.pk)])
+        await self.accept()
+        await self.send_json({"type": "hello"})
+
+    @database_sync_to_async
+    def _is_rescuer(self, user) -> bool:
+        from linli.dispatch import services
+
+        return _active(user) and user.has_linli_perm(services.RESCUE)
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):

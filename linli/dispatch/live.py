@@ -1,5 +1,8 @@
 """Live pushes to the dispatch console: alarm_changed → one compact JSON per alarm to the groups of its areas.
 
+Incident pages and the rescuer's phone (push_incident): a dispatcher's incident page joins "incident.<id>", a
+rescuer's page "rescue.<user id>"; each change of an incident (services._save, after commit) is sent to both.
+
 Groups: a console socket joins "alarms.<level>.<area id>" for every area of the user's dispatch.console scope
 ("alarms.all" for a platform-wide scope). An alarm is sent to the groups of its grid, community, street,
 district and city (and "alarms.all"), so a street dispatcher gets only the street's alarms, a district center
@@ -25,6 +28,7 @@ from linli.iot.models import SEVERITY_RANK, Alarm
 logger = logging.getLogger("linli.dispatch")
 
 LEVELS = ("grid", "community", "street", "district", "city")
+INCIDENT_MESSAGE = "incident.changed"  # handled by IncidentConsumer and RescueConsumer .incident_changed
 ALL_GROUP = "alarms.all"
 MESSAGE_TYPE = "alarm.changed"  # handled by ConsoleConsumer.alarm_changed
 
@@ -72,10 +76,19 @@ def _iso(value) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
-def alarm_payload(alarm: Alarm) -> dict:
-    """What the console shows of an alarm. Codes only: each socket adds labels in its user's language."""
+def alarm_payload(alarm: Alarm, escalated_to: list[str] | None = None) -> dict:
+    """What the console shows of an alarm. Codes only: each socket adds labels in its user's language.
+
+    The position falls back from the alarm's own (a bracelet's GPS) to the device, the house's building and
+    the grid's center (services._where), so a fixed call button is on the map too. `escalated_to` names the
+    shift leads who were told (console_rows fills it in)."""
+    from linli.dispatch import services
+
     resident = alarm.resident
     house = alarm.house
+    lat, lng = services._where(alarm)
+    if escalated_to is None:
+        escalated_to = getattr(alarm, "escalated_to", [])
     return {
         "id": alarm.pk,
         "type": alarm.type,
@@ -89,24 +102,51 @@ def alarm_payload(alarm: Alarm) -> dict:
         "resident": resident.name if resident else "",
         "age": resident.age if resident else None,
         "house": str(house) if house else "",
+        "place": services.place_text(alarm),
         "grid": alarm.grid.name,
         "street": alarm.street.name,
-        "lat": alarm.lat,
-        "lng": alarm.lng,
+        "lat": lat,
+        "lng": lng,
+        "located": alarm.lat is not None and alarm.lng is not None,
         "raised_at": _iso(alarm.raised_at),
         "last_at": _iso(alarm.last_at),
-        "claimed_by": (alarm.claimed_by.get_full_name() or alarm.claimed_by.username) if alarm.claimed_by else "",
+        "claimed_by": services.person_name(alarm.claimed_by),
         "claimed_by_id": alarm.claimed_by_id,
         "incident": getattr(getattr(alarm, "incident", None), "pk", None),
         "escalated": alarm.escalated_at is not None,
+        "escalated_to": escalated_to,
     }
 
 
+def with_escalations(alarms: list[Alarm]) -> list[Alarm]:
+    """Set alarm.escalated_to (the names of the leads who were told) on escalated alarms, in one query."""
+    from linli.dispatch import services
+
+    escalated = [a.pk for a in alarms if a.escalated_at is not None]
+    told = services.escalation_notifications(escalated) if escalated else {}
+    for a in alarms:
+        a.escalated_to = [services.person_name(n.user) for n in told.get(a.pk, [])]  # type: ignore[attr-defined]
+    return alarms
+
+
+CONSOLE_RELATED = (
+    "device",
+    "resident",
+    "house__unit",
+    "house__building",
+    "house__estate",
+    "estate",
+    "grid",
+    "community",
+    "street",
+    "claimed_by",
+    "incident",
+)
+
+
 def console_rows(alarm_ids) -> list[Alarm]:
-    return list(
-        Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(
-            "device", "resident", "house__unit", "house__building", "grid", "street", "claimed_by", "incident"
-        )
+    return with_escalations(
+        list(Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(*CONSOLE_RELATED))
     )
 
 
@@ -131,6 +171,33 @@ def push(alarms: list[Alarm], event: str) -> int:
 
     _run(layer, send_all)
     return sent
+
+
+def incident_group(incident_id: int) -> str:
+    """The sockets of the dispatchers looking at one incident's page."""
+    return f"incident.{incident_id}"
+
+
+def rescuer_group(user_id: int) -> str:
+    """The sockets of one rescuer's phone page."""
+    return f"rescue.{user_id}"
+
+
+def push_incident(change: dict, rescuer_user_ids: list[int]) -> int:
+    """Tell the incident's pages and its rescuer's phone that it changed. Only ids and codes travel: the pages
+    reload what they show over HTTP, where the data scope applies. Returns the number of group messages."""
+    layer = get_channel_layer()
+    if layer is None:
+        return 0
+    message = {"type": INCIDENT_MESSAGE, "change": change, "sent_at": time.time()}
+    groups = [incident_group(change["id"]), *(rescuer_group(u) for u in rescuer_user_ids)]
+
+    async def send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, message)
+
+    _run(layer, send_all)
+    return len(groups)
 
 
 def on_alarm_changed(sender, alarm_ids: list[int], event: str, **kwargs) -> None:

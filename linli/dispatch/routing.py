@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from linli.dispatch.consumers import ConsoleConsumer
+from linli.dispatch.consumers import ConsoleConsumer, IncidentConsumer, RescueConsumer
 
 websocket_urlpatterns = [
     path("ws/dispatch/console/", ConsoleConsumer.as_asgi()),
+    path("ws/dispatch/incidents/<int:pk>/", IncidentConsumer.as_asgi()),
+    path("ws/dispatch/rescue/", RescueConsumer.as_asgi()),
 ]

@@ -75,7 +75,17 @@ def open_console_alarms(user):
         console_alarms(user)
         .filter(status__in=(AlarmStatus.ACTIVE, AlarmStatus.ACKNOWLEDGED))
         .select_related(
-            "device", "resident", "house__unit", "house__building", "grid", "street", "claimed_by", "incident"
+            "device",
+            "resident",
+            "house__unit",
+            "house__building",
+            "house__estate",
+            "estate",
+            "grid",
+            "community",
+            "street",
+            "claimed_by",
+            "incident",
         )
     )
 
@@ -85,8 +95,34 @@ def _require_perm(user, perm: str) -> None:
         raise Http404
 
 
-def _name(user) -> str:
-    return (user.get_full_name() or user.username) if user else ""
+def person_name(user) -> str:
+    """How Linli names a staff member: their display name (User.__str__), the login name only without one."""
+    return str(user) if user else ""
+
+
+_name = person_name
+
+
+def masked_name(name: str) -> str:
+    """张桂兰 → 张**: enough for a shift lead to tell alarms apart in an inbox, not a full name."""
+    name = (name or "").strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def place_text(obj) -> str:
+    """Where an alarm or incident is, naming the estate and community: "新华里小区 1号楼 1-101 · 新华里社区".
+
+    Without a house it is the grid; the street is left out (the console serves one street or district)."""
+    house = getattr(obj, "house", None)
+    estate = obj.estate if getattr(obj, "estate_id", None) else None
+    if estate is None and house is not None and house.estate_id:
+        estate = house.estate  # a device registered without its estate still sits in the house's
+    community = getattr(obj, "community", None)
+    if house is not None:
+        here = f"{estate.name} {house}" if estate is not None else str(house)
+    else:
+        here = obj.grid.name
+    return f"{here} · {community.name}" if community is not None and community.name not in here else here
 
 
 # ---------------------------------------------------------------- helpers
@@ -238,7 +274,26 @@ def _save(incident: Incident, actor, before: dict, action: str, note: str = "", 
     incident.save()
     _event(incident, actor, action, note, **data)
     audit.record_change(incident, before, snapshot(incident), user=actor)
+    _announce(incident, action, before.get("rescuer_id"))
     return incident
+
+
+def _announce(incident: Incident, action: str, previous_rescuer_id: int | None = None) -> None:
+    """After commit, tell the open incident pages and the rescuer's phone that the incident changed
+    (linli/dispatch/live.py); the pages then reload what they show over HTTP, in the user's scope."""
+    rescuer_ids = {r for r in (incident.rescuer_id, previous_rescuer_id) if r}
+    user_ids = list(Rescuer.objects.filter(pk__in=rescuer_ids).values_list("user_id", flat=True))
+    change = {"id": incident.pk, "version": incident.version, "status": incident.status, "action": action}
+
+    def send() -> None:
+        from linli.dispatch import live
+
+        try:
+            live.push_incident(change, user_ids)
+        except Exception:
+            logger.exception("could not push incident %s (%s) to its pages", change["id"], action)
+
+    transaction.on_commit(send)
 
 
 def _free_rescuer(rescuer: Rescuer | None) -> None:
@@ -248,18 +303,39 @@ def _free_rescuer(rescuer: Rescuer | None) -> None:
         )
 
 
-def record_callback(actor, incident_id: int, version: int | None, outcome: str, note: str = "") -> Incident:
+FALSE_ALARM_NOTE_MIN = 4
+
+
+def record_callback(
+    actor, incident_id: int, version: int | None, outcome: str, note: str = "", confirmed: bool = False
+) -> Incident:
     """The call-taker rang the person back. A false alarm closes the alarm (reason: false alarm) and the
-    incident."""
+    incident without a rescue, so it needs a note saying why and an explicit confirmation (`confirmed`)."""
     if outcome not in Callback.values:
         raise ValidationError({"outcome": _("Choose what the call-back found.")})
+    note = (note or "").strip()
+    if outcome == Callback.FALSE_ALARM:
+        if len(note) < FALSE_ALARM_NOTE_MIN:
+            raise ValidationError(
+                {
+                    "note": _(
+                        "A false alarm closes the incident without a rescue: write in the note what the person "
+                        "said (at least %(n)d characters)."
+                    )
+                    % {"n": FALSE_ALARM_NOTE_MIN}
+                }
+            )
+        if not confirmed:
+            raise ValidationError(
+                {"confirm": _("Tick the box to confirm that this closes the incident as a false alarm.")}
+            )
     with transaction.atomic():
         incident = _locked(actor, incident_id, version)
         _open_only(incident)
         before = snapshot(incident)
         now = timezone.now()
         incident.callback = outcome
-        incident.callback_note = (note or "").strip()[:500]
+        incident.callback_note = note[:500]
         incident.called_back_at = incident.called_back_at or now
         if outcome == Callback.FALSE_ALARM:
             incident.status = IncidentStatus.CLOSED
@@ -295,7 +371,7 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
             rescuer.refresh_from_db(fields=["status"])
             raise ConflictError(
                 _("%(name)s cannot be sent: they are %(state)s.")
-                % {"name": str(rescuer), "state": rescuer.get_status_display()}
+                % {"name": person_name(rescuer.user), "state": rescuer.get_status_display()}
             )
         before = snapshot(incident)
         if recommended is not None:
@@ -308,7 +384,7 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
             if incident.lat is not None and incident.lng is not None
             else None
         )
-        _save(incident, actor, before, "dispatched", str(rescuer), rescuer=rescuer.pk, eta_minutes=minutes)
+        _save(incident, actor, before, "dispatched", person_name(rescuer.user), rescuer=rescuer.pk, eta_minutes=minutes)
         alarm = incident.alarm
         notify(
             [rescuer.user],
@@ -317,7 +393,7 @@ def dispatch_rescuer(actor, incident_id: int, version: int | None, rescuer_id: i
             body=_("%(who)s at %(where)s. Open your rescue page and accept.")
             % {
                 "who": incident.resident.name if incident.resident else "—",
-                "where": str(incident.house or incident.grid),
+                "where": place_text(incident),
             },
             url="/dispatch/rescue/",
             obj=incident,
@@ -369,10 +445,58 @@ def my_rescuer(user) -> Rescuer | None:
 def my_incident(user) -> Incident | None:
     return (
         Incident.objects.filter(rescuer__user=user, status__in=OPEN_INCIDENT)
-        .select_related("resident", "house", "grid", "alarm", "alarm__device")
+        .select_related(
+            "resident",
+            "house__building",
+            "house__unit",
+            "house__estate",
+            "estate",
+            "grid",
+            "community",
+            "alarm",
+            "alarm__device",
+        )
         .order_by("-dispatched_at")
         .first()
     )
+
+
+REVEAL_PURPOSE_MIN = 4
+
+
+def rescuer_reveal(actor, incident_id: int, target: str, purpose: str) -> tuple[object, str]:
+    """The full phone number of the elder ("resident") or of one of their emergency contacts (a contact's
+    id), for the rescuer on this open incident only; audited like every reveal. Returns (person, number)."""
+    _require_perm(actor, RESCUE)
+    incident = (
+        Incident.objects.filter(pk=incident_id, rescuer__user=actor, status__in=OPEN_INCIDENT)
+        .select_related("resident")
+        .first()
+    )
+    if incident is None or incident.resident is None:
+        raise Http404
+    if target == "resident":
+        person: object = incident.resident
+    else:
+        try:
+            person = incident.resident.emergency_contacts.get(pk=int(target))
+        except (ValueError, TypeError, incident.resident.emergency_contacts.model.DoesNotExist):
+            raise Http404 from None
+    purpose = (purpose or "").strip()
+    if len(purpose) < REVEAL_PURPOSE_MIN:
+        message = _("State why you need the full number (at least %(n)d characters).")
+        raise ValidationError({"purpose": message % {"n": REVEAL_PURPOSE_MIN}})
+    number = person.phone  # type: ignore[attr-defined]
+    if not number:
+        raise Http404
+    audit.record(
+        audit.AuditRecord.Action.REVEAL,
+        person,
+        purpose=f"{purpose} (#{incident.pk})"[:300],
+        after={"field": "phone", "incident": incident.pk},
+        user=actor,
+    )
+    return person, number
 
 
 RESCUER_STEPS = {
@@ -455,6 +579,13 @@ def escalate_seconds() -> int:
     return max(1, int(settings.LINLI_ALARM_ESCALATE_SECONDS))
 
 
+def remind_seconds() -> int:
+    """How long after an escalation (and after each reminder) the shift leads are reminded of an alarm still
+    untaken: LINLI_ALARM_REMIND_SECONDS, by default 5 minutes (never shorter than the escalation time)."""
+    default = max(300, 5 * escalate_seconds())
+    return max(escalate_seconds(), int(getattr(settings, "LINLI_ALARM_REMIND_SECONDS", default)))
+
+
 def leads_for(alarm: Alarm, now=None) -> list:
     """Who hears about an untaken alarm: users holding dispatch.lead through an assignment on one of the
     alarm's areas, and the lead of the shift on duty there."""
@@ -473,21 +604,83 @@ def leads_for(alarm: Alarm, now=None) -> list:
 
 
 def due_for_escalation(now=None) -> list[Alarm]:
+    """Alarms still untaken whose escalation (after escalate_seconds) or next reminder (every
+    remind_seconds after the escalation) is due."""
     now = now or timezone.now()
-    step = dt.timedelta(seconds=escalate_seconds())
+    first = dt.timedelta(seconds=escalate_seconds())
+    again = dt.timedelta(seconds=remind_seconds())
     rows = Alarm.objects.filter(
-        life_safety=True, status=AlarmStatus.ACTIVE, claimed_by__isnull=True, raised_at__lte=now - step
-    ).filter(Q(escalated_at__isnull=True) | Q(escalated_at__lte=now - step))
+        life_safety=True, status=AlarmStatus.ACTIVE, claimed_by__isnull=True, raised_at__lte=now - first
+    ).filter(Q(escalated_at__isnull=True) | Q(escalated_at__lte=now - again))
     due = []
-    for alarm in rows.select_related("device"):
-        if alarm.escalated_at is None or alarm.escalated_at + step * max(1, alarm.notify_count) <= now:
+    for alarm in rows.select_related(
+        "device", "resident", "house__building", "house__unit", "house__estate", "estate", "grid", "community"
+    ):
+        if alarm.escalated_at is None or alarm.escalated_at + again * max(1, alarm.notify_count) <= now:
             due.append(alarm)
     return due
 
 
+ESCALATION_KIND = Notification.Kind.ESCALATED
+
+
+def escalation_notifications(alarm_ids) -> dict[int, list[Notification]]:
+    """The shift leads' escalation notifications of these alarms (one per lead and alarm), by alarm id."""
+    out: dict[int, list[Notification]] = {}
+    rows = Notification.objects.filter(
+        kind=ESCALATION_KIND, object_type=Alarm._meta.label_lower, object_id__in=[str(i) for i in alarm_ids]
+    ).select_related("user")
+    for n in rows.order_by("pk"):
+        out.setdefault(int(n.object_id), []).append(n)
+    return out
+
+
+def _waited(seconds: int) -> str:
+    minutes, secs = divmod(max(0, seconds), 60)
+    if minutes:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
+
+
+def _escalation_text(alarm: Alarm, now) -> tuple[str, str]:
+    """(title, body) of a lead's notification, in the active language: what, who (masked), where, how long."""
+    who = masked_name(alarm.resident.name) if alarm.resident else alarm.device.code
+    title = _("Not taken: %(alarm)s · %(who)s · %(where)s") % {
+        "alarm": alarm.get_type_display(),
+        "who": who,
+        "where": place_text(alarm),
+    }
+    body = _("Waiting for %(waited)s, nobody has claimed it. Open the dispatch console and make sure it is taken.") % {
+        "waited": _waited(int((now - alarm.raised_at).total_seconds()))
+    }
+    return title, body
+
+
+def _notify_leads(alarm: Alarm, now) -> None:
+    """One inbox notification per lead and alarm: created at the escalation (and passed on to the outside
+    channels once), then bumped at each reminder: marked unread, moved to the top, its waiting time updated.
+    A lead who came on duty since gets one of their own."""
+    from django.utils import translation
+
+    url = f"/dispatch/#alarm-{alarm.pk}"
+    existing = {n.user_id: n for n in escalation_notifications([alarm.pk]).get(alarm.pk, [])}
+    for lead in leads_for(alarm, now):
+        with translation.override(getattr(lead, "language", "") or settings.LANGUAGE_CODE):
+            title, body = _escalation_text(alarm, now)
+        known = existing.get(lead.pk)
+        if known is None:
+            notify([lead], ESCALATION_KIND, title, body=body, url=url, obj=alarm)
+        else:
+            Notification.objects.filter(pk=known.pk).update(
+                title=title[:200], body=body[:1000], url=url, read_at=None, created_at=now
+            )
+
+
 def escalate(now=None) -> int:
-    """Notify the shift leads of every alarm still untaken after the escalation time, again every interval
-    until someone acts. Idempotent: each notification round is one conditional update of notify_count."""
+    """Tell the shift leads of every alarm still untaken after the escalation time, and remind them every
+    remind_seconds until someone acts: one notification per lead and alarm, bumped at each reminder, and the
+    console shows the alarm as escalated (and rings) each round. Idempotent: each round is one conditional
+    update of notify_count, so two workers or a retried job never notify twice for the same round."""
     now = now or timezone.now()
     done = []
     for alarm in due_for_escalation(now):
@@ -499,15 +692,7 @@ def escalate(now=None) -> int:
             )
             if not n:
                 continue
-            waited = int((now - alarm.raised_at).total_seconds())
-            notify(
-                leads_for(alarm, now),
-                Notification.Kind.ESCALATED,
-                _("Alarm not taken for %(s)d s: %(alarm)s") % {"s": waited, "alarm": alarm.get_type_display()},
-                body=_("Nobody has claimed this alarm yet. Open the dispatch console."),
-                url="/dispatch/",
-                obj=alarm,
-            )
+            _notify_leads(alarm, now)
             done.append(alarm.pk)
     if done:
         alarms_changed(done, "escalated")

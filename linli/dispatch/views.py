@@ -44,7 +44,7 @@ def _version(request) -> int | None:
 
 def _console_alarms_json(user) -> list[dict]:
     lang = get_language()
-    rows = services.open_console_alarms(user)
+    rows = live.with_escalations(list(services.open_console_alarms(user)))
     return [labelled(live.alarm_payload(a), lang) for a in rows]
 
 
@@ -98,8 +98,12 @@ def _incident(request, pk: int) -> Incident:
             "alarm",
             "alarm__device",
             "resident",
-            "house",
+            "house__building",
+            "house__unit",
+            "house__estate",
+            "estate",
             "grid",
+            "community",
             "street",
             "rescuer__user",
             "recommended_rescuer__user",
@@ -121,14 +125,27 @@ CHAIN = (
 )
 
 
+def since_text(seconds: float | None) -> str:
+    """+2 min 52 s (translated) after the alarm was received; "" for the first step."""
+    if not seconds or seconds < 1:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return _("+%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("+%(m)d min %(s)d s") % {"m": minutes, "s": secs}
+    return _("+%(s)d s") % {"s": secs}
+
+
 def chain_of(incident: Incident) -> list[dict]:
-    """The timestamp chain with seconds since the alarm was received."""
+    """The timestamp chain with the time since the alarm was received."""
     out = []
     for name in CHAIN:
         at = getattr(incident, name)
         since = (at - incident.received_at).total_seconds() if at else None
         label = cast(Field, Incident._meta.get_field(name)).verbose_name
-        out.append({"name": name, "label": label, "at": at, "seconds": since})
+        out.append({"name": name, "label": label, "at": at, "seconds": since, "since": since_text(since)})
     return out
 
 
@@ -177,6 +194,7 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "alarm": incident.alarm,
         "device": device,
         "person": _person(incident),
+        "place": services.place_text(incident),
         "chain": chain_of(incident),
         "events": _events(incident),
         "device_alarms": device.alarms.exclude(pk=incident.alarm_id).order_by("-raised_at")[:8],
@@ -197,14 +215,14 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 ACTIONS = {
     "callback": lambda r, pk, v: services.record_callback(
-        r.user, pk, v, r.POST.get("outcome", ""), r.POST.get("note", "")
+        r.user, pk, v, r.POST.get("outcome", ""), r.POST.get("note", ""), confirmed=r.POST.get("confirm") == "1"
     ),
     "dispatch": lambda r, pk, v: services.dispatch_rescuer(r.user, pk, v, _int(r.POST.get("rescuer"))),
     "handover": lambda r, pk, v: services.record_handover(r.user, pk, v, r.POST.get("to", ""), r.POST.get("note", "")),
     "close": lambda r, pk, v: services.close(r.user, pk, v, r.POST.get("outcome", "")),
 }
 DONE = {
-    "callback": gettext_lazy("Call-back recorded."),
+    "callback": gettext_lazy("Call-back outcome recorded."),
     "dispatch": gettext_lazy("Rescuer dispatched and notified."),
     "handover": gettext_lazy("Handover recorded."),
     "close": gettext_lazy("Incident closed."),
@@ -264,6 +282,7 @@ def rescue(request: AuthedHttpRequest) -> HttpResponse:
         "chain": chain_of(incident) if incident else [],
         "handovers": [c for c in Incident.HandoverTo.choices if c[0]],
         "person": _person(incident) if incident else None,
+        "place": services.place_text(incident) if incident else "",
     }
     return render(request, "dispatch/rescue.html", context)
 
@@ -280,6 +299,8 @@ RESCUE_DONE = {
 @require_POST
 def rescue_act(request: AuthedHttpRequest, pk: int, action: str) -> HttpResponse:
     get_object_or_404(Incident.objects.filter(rescuer__user=request.user), pk=pk)
+    if action == "reveal":
+        return _rescue_reveal(request, pk)
     version = _version(request)
     try:
         if action in ("accept", "on_scene"):
@@ -297,6 +318,17 @@ def rescue_act(request: AuthedHttpRequest, pk: int, action: str) -> HttpResponse
     else:
         messages.success(request, str(RESCUE_DONE[action]))
     return redirect("dispatch:rescue")
+
+
+def _rescue_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The full number of the elder or a contact, as a call button, for the rescuer on the incident (audited)."""
+    try:
+        person, number = services.rescuer_reveal(
+            request.user, pk, request.POST.get("target", ""), request.POST.get("purpose", "")
+        )
+    except ValidationError as exc:
+        return render(request, "dispatch/_reveal.html", {"error": _errors(exc)}, status=400)
+    return render(request, "dispatch/_reveal.html", {"value": number, "call": True, "who": person})
 
 
 @requires(RESCUE)

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from linli.core.models import AuditRecord
 from linli.dispatch import recommend as rec
@@ -20,6 +20,13 @@ from linli.iot.models import AlarmStatus, CloseReason
 from linli.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests call the services directly and read their messages in English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -127,7 +134,16 @@ def test_the_whole_incident_from_claim_to_completion(world, alarm):
 def test_a_false_alarm_closes_alarm_and_incident(world, alarm):
     d = world.users["dispatcher"]
     incident = services.claim(d, alarm.pk)
-    incident = services.record_callback(d, incident.pk, incident.version, "false_alarm", "pressed by mistake")
+    # never silently: a note saying why and an explicit confirmation, or nothing is written
+    with pytest.raises(ValidationError, match="write in the note"):
+        services.record_callback(d, incident.pk, incident.version, "false_alarm", "  ", confirmed=True)
+    with pytest.raises(ValidationError, match="confirm"):
+        services.record_callback(d, incident.pk, incident.version, "false_alarm", "pressed by mistake")
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.OPEN and incident.version == 1 and not incident.callback
+    incident = services.record_callback(
+        d, incident.pk, incident.version, "false_alarm", "pressed by mistake", confirmed=True
+    )
     assert incident.status == IncidentStatus.CLOSED and incident.closed_at
     alarm.refresh_from_db()
     assert alarm.status == AlarmStatus.CLOSED and alarm.close_reason == CloseReason.FALSE_ALARM
@@ -141,7 +157,7 @@ def test_a_stale_version_is_refused_and_nothing_is_written(world, alarm):
     incident = services.claim(d, alarm.pk)
     services.record_callback(d, incident.pk, incident.version, "needs_help")
     with pytest.raises(services.ConflictError, match="Someone else changed this incident"):
-        services.record_callback(d, incident.pk, incident.version, "false_alarm")
+        services.record_callback(d, incident.pk, incident.version, "false_alarm", "a test", confirmed=True)
     incident.refresh_from_db()
     assert incident.callback == "needs_help" and incident.status == IncidentStatus.CALLED_BACK
 
@@ -205,35 +221,7 @@ def test_duty_and_position(world):
 # ---------------------------------------------------------------- escalation
 
 
-def test_an_untaken_alarm_escalates_to_the_shift_lead_and_keeps_notifying(world, settings):
-    from linli.dispatch.tasks import escalate_alarms
-
-    settings.LINLI_ALARM_ESCALATE_SECONDS = 30
-    now = timezone.now()
-    young = make_alarm(world, "A1-1", at=now - dt.timedelta(seconds=10))
-    old = make_alarm(world, "A1-2", at=now - dt.timedelta(seconds=45))
-    other = make_alarm(world, "B1-1", at=now - dt.timedelta(seconds=45))
-    assert services.escalate(now) == 2
-    old.refresh_from_db()
-    young.refresh_from_db()
-    assert old.escalated_at == now and old.notify_count == 1 and young.escalated_at is None
-    leads = set(Notification.objects.filter(kind="escalated").values_list("user__username", flat=True))
-    assert leads == {"shift_lead"}  # street B has no shift lead in the test world; A's lead hears nothing of B
-    assert Notification.objects.filter(object_id=str(other.pk)).count() == 0
-    # idempotent within the interval
-    assert services.escalate(now + dt.timedelta(seconds=5)) == 0
-    # again after each interval until someone acts (and the young one is due now too)
-    assert services.escalate(now + dt.timedelta(seconds=31)) == 3
-    old.refresh_from_db()
-    assert old.notify_count == 2 and old.escalated_at == now
-    services.claim(world.users["dispatcher"], old.pk)
-    later = now + dt.timedelta(seconds=120)
-    assert {a.pk for a in services.due_for_escalation(later)} == {young.pk, other.pk}
-    assert services.escalate(later) == 2
-    old.refresh_from_db()
-    assert old.notify_count == 2  # claimed: it stopped
-    # the periodic Huey job runs the same pass (immediate mode in tests)
-    assert escalate_alarms.call_local() == 0
+# The cadence (one notification per lead and alarm, bumped at each reminder) is in test_escalation_notify.py.
 
 
 # ---------------------------------------------------------------- the race, on PostgreSQL

@@ -1,5 +1,6 @@
 /* The dispatch console: a live list of open life-safety alarms pushed over a WebSocket, with a sound,
-   a flash, counters and a map. Every action is an ordinary form POST (claim). */
+   a flash, counters, how long each alarm has waited (ticking) and a map. Every action is an ordinary form
+   POST (claim). /dispatch/#alarm-<id> (the shift lead's escalation link) scrolls to that alarm. */
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -19,6 +20,17 @@
     });
   }
   function time(iso) { return iso ? iso.substr(11, 8) : ""; }
+  // the server's clock: the page says what time it was rendered, so a wrong PC clock does not skew "waiting"
+  var skew = t.now ? Number(t.now) * 1000 - Date.now() : 0;
+  function waitedText(iso) {
+    var secs = Math.max(0, Math.floor((Date.now() + skew - Date.parse(iso)) / 1000));
+    var m = Math.floor(secs / 60), s = secs % 60;
+    return (m ? t.tWaitedMs.replace("{m}", m) : t.tWaitedS).replace("{s}", s);
+  }
+  function tick() {
+    list.querySelectorAll(".waited[data-since]").forEach(function (el) { el.textContent = waitedText(el.dataset.since); });
+  }
+  setInterval(tick, 1000);
   function isOpen(a) { return a.status === "active" || a.status === "acknowledged"; }
 
   // ---- sound: browsers allow it only after a click, so it is a toggle the call-taker turns on
@@ -47,11 +59,13 @@
     var who = a.resident ? esc(a.resident) + (a.age != null ? " · " + esc(a.age) + " " + esc(t.tYears) : "") : esc(a.device);
     var html = '<div class="what"><span class="sev sev-' + esc(a.severity) + '">' + esc(a.severity_label) + "</span> " +
       "<strong>" + esc(a.type_label) + "</strong> · " + who +
-      '<div class="meta"><span>' + esc(a.house || a.grid) + "</span><span>" + esc(a.street) + "</span>" +
+      '<div class="meta"><span class="place">' + esc(a.place || a.house || a.grid) + "</span><span>" + esc(a.street) + "</span>" +
       '<span class="mono">' + esc(a.device) + "</span>" +
       '<time datetime="' + esc(a.raised_at) + '">' + esc(t.tReceived) + " " + esc(time(a.raised_at)) + "</time>" +
       (a.count > 1 ? "<span>×" + esc(a.count) + "</span>" : "") +
-      (a.escalated ? '<span class="tag care">' + esc(t.tEscalated) + "</span>" : "") +
+      (!a.claimed_by && a.status === "active" ? '<span class="waited" data-since="' + esc(a.raised_at) + '">' + esc(waitedText(a.raised_at)) + "</span>" : "") +
+      (a.escalated && !a.claimed_by ? '<span class="tag care escalated">' +
+        esc(a.escalated_to && a.escalated_to.length ? t.tEscalatedTo + " " + a.escalated_to.join("、") : t.tEscalated) + "</span>" : "") +
       (a.message ? "<span>" + esc(a.message) + "</span>" : "") + "</div></div>";
     if (a.claimed_by) {
       html += '<span class="taken">' + esc(t.tTakenBy) + " " + esc(a.claimed_by) + "</span>";
@@ -72,6 +86,7 @@
     return a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : a.id - b.id;
   }
 
+  var wanted = /^#alarm-\d+$/.test(location.hash) ? location.hash.substr(1) : null;
   function render(flashId) {
     var items = Object.keys(alarms).map(function (k) { return alarms[k]; }).sort(order);
     list.textContent = "";
@@ -86,6 +101,12 @@
     document.getElementById("n-handling").textContent = items.length - waiting;
     document.getElementById("n-escalated").textContent = items.filter(function (a) { return a.escalated && !a.claimed_by; }).length;
     document.title = (waiting ? "(" + waiting + ") " : "") + t.title;
+    if (wanted && document.getElementById(wanted)) {
+      var target = document.getElementById(wanted);
+      target.classList.add("wanted", "flash");
+      target.scrollIntoView({ block: "center" });
+      wanted = null;
+    }
     drawMap(items);
   }
 
@@ -105,7 +126,8 @@
     if (typeof L === "undefined") return;
     var el = document.getElementById("console-map");
     if (!map) {
-      map = L.map(el, { attributionControl: !!el.dataset.tiles, zoomSnap: 0.25 });
+      map = L.map(el, { attributionControl: !!el.dataset.tiles, zoomSnap: 0.25, zoomControl: false });
+      L.control.zoom({ zoomInTitle: t.tZoomIn, zoomOutTitle: t.tZoomOut }).addTo(map);
       if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
       map.setView([Number(el.dataset.lat) || 39.12, Number(el.dataset.lng) || 117.2], 13);
     }
@@ -115,10 +137,13 @@
       if (a.lat == null || a.lng == null) return;
       seen[a.id] = true;
       var color = a.severity === "critical" ? "#c81e1e" : a.severity === "major" ? "#e8590c" : "#1c5fa8";
-      var style = { radius: 9, color: color, weight: 3, fillColor: a.claimed_by ? "#ffffff" : color, fillOpacity: 0.85 };
+      // a fixed device (call button) is drawn at its building or grid: dashed, as the place is approximate
+      var style = { radius: 9, color: color, weight: 3, fillColor: a.claimed_by ? "#ffffff" : color, fillOpacity: 0.85,
+                    dashArray: a.located ? null : "4 3" };
       if (markers[a.id]) markers[a.id].setStyle(style);
       else markers[a.id] = L.circleMarker([a.lat, a.lng], style).addTo(map);
-      markers[a.id].bindTooltip(esc(a.type_label) + " · " + esc(a.resident || a.device));
+      markers[a.id].bindTooltip(esc(a.type_label) + " · " + esc(a.resident || a.device) + "<br>" + esc(a.place) +
+        (a.located ? "" : " (" + esc(t.tApproxPlace) + ")"));
       points.push([a.lat, a.lng]);
     });
     Object.keys(markers).forEach(function (k) { if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; } });

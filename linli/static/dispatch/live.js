@@ -1,0 +1,104 @@
+/* Pages that follow incidents live: the dispatcher's incident page and the rescuer's phone page.
+
+   LinliLive.follow(root, parts, hooks) opens the WebSocket at root.dataset.wsPath (reconnecting with back-off,
+   a ping every 25 s). The socket only says "incident <id> changed"; the page then fetches itself in the
+   background and swaps its live parts (the ids in `parts`), keeping what the user was typing. While the socket
+   is down the page polls itself every 20 s instead. root.dataset.version tells whether anything changed.
+   Once the user submits a form the page is leaving: background reloads stop (they would eat its message). */
+(function () {
+  "use strict";
+  var PING_MS = 25000, POLL_MS = 20000;
+
+  function keepTyping(oldPart, newPart) {
+    oldPart.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (el) {
+      if (el.type === "hidden") return;
+      var twin = newPart.querySelector("#" + CSS.escape(el.id));
+      if (!twin || twin.tagName !== el.tagName) return;
+      if (el.type === "checkbox" || el.type === "radio") twin.checked = el.checked;
+      else if (el.value) twin.value = el.value;
+    });
+  }
+
+  function follow(root, parts, hooks) {
+    hooks = hooks || {};
+    var t = root.dataset;
+    var state = document.getElementById("live-state");
+    var leaving = false, busy = false, again = false;
+    var retry = 1000, pingTimer = null, pollTimer = null;
+
+    document.addEventListener("submit", function () { leaving = true; }, true);
+
+    function show(on) {
+      root.dataset.live = on ? "on" : "off";
+      if (!state) return;
+      state.textContent = on ? t.tLive : t.tOffline;
+      state.className = "live-state " + (on ? "on" : "off");
+    }
+
+    function refresh() {
+      if (leaving) return;
+      if (busy) { again = true; return; }
+      busy = true;
+      fetch(location.pathname + location.search, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          if (leaving) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById(root.id);
+          if (!fresh || fresh.dataset.version === root.dataset.version) return;
+          var before = root.dataset.version;
+          var focused = document.activeElement && document.activeElement.id;
+          parts.forEach(function (id) {
+            var old = document.getElementById(id), neu = doc.getElementById(id);
+            if (!old || !neu) return;
+            keepTyping(old, neu);
+            var node = document.importNode(neu, true);
+            old.replaceWith(node);
+            if (window.htmx) window.htmx.process(node);
+          });
+          root.dataset.version = fresh.dataset.version;
+          root.dataset.updates = String(Number(root.dataset.updates || "0") + 1);
+          if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+          if (hooks.changed) hooks.changed(before, fresh.dataset.version);
+        })
+        .catch(function () { /* the next push or poll tries again */ })
+        .then(function () {
+          busy = false;
+          if (again) { again = false; refresh(); }
+        });
+    }
+
+    function poll(on) {
+      clearInterval(pollTimer);
+      pollTimer = on ? setInterval(refresh, POLL_MS) : null;
+    }
+
+    function connect(reconnecting) {
+      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + t.wsPath);
+      ws.onopen = function () {
+        retry = 1000;
+        show(true);
+        poll(false);
+        pingTimer = setInterval(function () { ws.send(JSON.stringify({ type: "ping" })); }, PING_MS);
+        if (reconnecting) refresh();  // nothing missed while away
+      };
+      ws.onmessage = function (e) {
+        var msg = JSON.parse(e.data);
+        if (msg.type === "incident") refresh();
+      };
+      ws.onclose = function (e) {
+        clearInterval(pingTimer);
+        show(false);
+        poll(true);
+        if (e.code === 4403 || e.code === 4404) return;  // refused: polling is all this page may do
+        setTimeout(function () { connect(true); }, retry);
+        retry = Math.min(retry * 2, 15000);
+      };
+    }
+
+    connect(false);
+    return { refresh: refresh };
+  }
+
+  window.LinliLive = { follow: follow };
+})();
