@@ -140,6 +140,26 @@ def test_index_links_and_counts(world, admin):
     assert f"{RoutingRule.objects.count()} rules" in html
 
 
+def test_index_warns_of_a_year_without_holidays_until_they_are_entered(world, admin):
+    from linli.cases import holidays
+    from linli.cases.views.config import uncovered_years
+
+    last = max(holidays.YEARS)
+    assert uncovered_years(dt.date(last, 6, 1)) == []  # a published year, far from its end
+    assert uncovered_years(dt.date(last, 11, 15)) == [last + 1]  # its last weeks: deadlines reach into the next
+    assert uncovered_years(dt.date(last + 1, 3, 1)) == [last + 1]
+    CalendarDay.objects.create(date=dt.date(last + 1, 1, 1), working=False, name="元旦")
+    assert uncovered_years(dt.date(last, 11, 15)) == []
+    CalendarDay.objects.all().delete()
+    html = admin.get(reverse("cases:config")).content.decode()
+    missing = uncovered_years()
+    for year in missing:
+        assert f"The holidays of {year} are not in Linli yet" in html
+        assert f"{reverse('cases:config-calendar')}?year={year}" in html
+    if not missing:
+        assert "are not in Linli yet" not in html
+
+
 # ---------------------------------------------------------------------------- categories
 
 

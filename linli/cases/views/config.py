@@ -161,7 +161,20 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
             _("Applications allowed to file service requests through Open311, one api_key each."),
         ),
     ]
-    return render(request, "cases/config/index.html", {"sections": sections})
+    return render(request, "cases/config/index.html", {"sections": sections, "uncovered": uncovered_years()})
+
+
+# deadlines of a few weeks run into the next year from December: warn from November on
+CALENDAR_LOOKAHEAD = dt.timedelta(days=61)
+
+
+def uncovered_years(today: dt.date | None = None) -> list[int]:
+    """This year and, near its end, the next, when Linli has no State Council notice for them and nobody has
+    entered a day off either: deadlines there would count the holidays as working days."""
+    today = today or timezone.localdate()
+    years = sorted({today.year, (today + CALENDAR_LOOKAHEAD).year} - holidays.YEARS)
+    entered = set(CalendarDay.objects.filter(date__year__in=years, working=False).values_list("date__year", flat=True))
+    return [year for year in years if year not in entered]
 
 
 # ---------------------------------------------------------------------------- categories
