@@ -27,6 +27,7 @@ from linli.api.errors import ApiError
 from linli.api.schemas import answers
 from linli.iot import ingest as ing
 from linli.iot.credentials import check_secret
+from linli.iot.display import detail_text
 from linli.iot.models import Device, DeviceKind
 
 router = Router(tags=["devices"])
@@ -90,7 +91,7 @@ def _handle(request: HttpRequest, code: str, kind: str, gateway: bool) -> dict:
             401, "not_authenticated", _("Unknown device or wrong device secret: send Authorization: Device <secret>.")
         )
     if len(request.body) > MAX_BODY:
-        ing.reject([(probe, "too_large", f"{len(request.body)} bytes")])
+        ing.reject([(probe, "too_large", f"bytes: {len(request.body)}")])
         raise ApiError(400, "too_large", _("The request is larger than 2 MB; send smaller batches."))
     try:
         body = json.loads(request.body)
@@ -99,7 +100,7 @@ def _handle(request: HttpRequest, code: str, kind: str, gateway: bool) -> dict:
         raise ApiError(400, "bad_json", _("The body is not valid JSON.")) from None
     items = body if isinstance(body, list) else [body]
     if not items or len(items) > MAX_ITEMS:
-        ing.reject([(probe, "bad_shape", f"{len(items)} items")])
+        ing.reject([(probe, "bad_shape", f"items: {len(items)}")])
         raise ApiError(400, "bad_shape", _("Send one payload or an array of 1 to 500 payloads."))
     messages = [ing.Message(kind, code, item, now, gateway=gateway, source=source) for item in items]
     fields: dict[str, list[str]] = {}
@@ -108,7 +109,7 @@ def _handle(request: HttpRequest, code: str, kind: str, gateway: bool) -> dict:
         try:
             ing.parse(i, m)
         except ing.RejectedError as r:
-            fields[str(i)] = [str(ing.REASONS[r.code])]
+            fields[str(i)] = [str(ing.REASONS[r.code])] + ([detail_text(r.detail)] if r.detail else [])
             bad.append((m, r.code, r.detail))
     if bad:
         ing.reject(bad)

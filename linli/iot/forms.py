@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from linli.dispatch.services import masked_name
 from linli.iot.models import AlarmType, Device, DeviceKind, Rule, Severity
 from linli.iot.provision import check_code, residents_of
 from linli.people.forms import HouseCodeField, house_in_scope
@@ -44,9 +45,18 @@ class DeviceForm(forms.Form):
 
     code = forms.CharField(label=_("Device code"), max_length=64)
     kind = forms.ChoiceField(label=_("Type"), choices=DeviceKind.choices)
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name = forms.CharField(
+        label=_("Device name"),
+        max_length=100,
+        required=False,
+        help_text=_("Optional, e.g. kitchen smoke detector."),
+    )
     model = forms.CharField(label=_("Model"), max_length=100, required=False)
-    house_code = HouseCodeField(required=False)
+    house_code = HouseCodeField(
+        required=False,
+        help_text=_("Type part of the address (estate, building, room such as 2-402) or of the house code, then pick."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-house-picker": ""}),
+    )
     grid = forms.ModelChoiceField(
         label=_("Grid"),
         queryset=Area.objects.none(),
@@ -74,6 +84,16 @@ class DeviceForm(forms.Form):
         )
         if device is not None:
             self.fields["code"].disabled = True
+            if device.house is not None:
+                self.fields["house_code"].widget.attrs["data-picked"] = str(device.house)
+        # Roles that may not see residents' names see the bound resident masked (张**); sent back unchanged,
+        # the masked name keeps the binding. A name or ID number typed over it binds as on a new device.
+        self.masked_resident = ""
+        if device is not None and device.resident is not None and not user.has_linli_perm("people.reveal"):
+            self.masked_resident = masked_name(device.resident.name)
+            self.fields["resident"].help_text = _(
+                "Shown masked. Leave it to keep the resident, clear it to unbind, or type a name or ID number."
+            )
 
     def clean_code(self):
         code = self.cleaned_data["code"]
@@ -99,7 +119,9 @@ class DeviceForm(forms.Form):
             self.add_error("house_code", _("Give the house, or the grid for a device in a public place."))
         self.resident = None
         who = (data.get("resident") or "").strip()
-        if who:
+        if self.masked_resident and who == self.masked_resident and self.device is not None:
+            self.resident = self.device.resident  # provision checks that they still live at the house
+        elif who:
             if self.house is None:
                 self.add_error("resident", _("A cared-for resident needs the house code of their home."))
             else:
@@ -134,7 +156,11 @@ class DeviceForm(forms.Form):
         }
 
     @staticmethod
-    def initial_for(device: Device) -> dict:
+    def initial_for(device: Device, user=None) -> dict:
+        resident = ""
+        if device.resident:
+            sees = user is None or user.has_linli_perm("people.reveal")
+            resident = device.resident.name if sees else masked_name(device.resident.name)
         return {
             "code": device.code,
             "kind": device.kind,
@@ -142,7 +168,7 @@ class DeviceForm(forms.Form):
             "model": device.model,
             "house_code": device.house.code if device.house else "",
             "grid": device.grid_id if not device.house_id else None,
-            "resident": device.resident.name if device.resident else "",
+            "resident": resident,
             "gateway_code": device.gateway.code if device.gateway else "",
             "location": device.location,
             "installed_on": device.installed_on,

@@ -9,6 +9,7 @@ app_name = "iot"
 urlpatterns = [
     path("", views.device_list, name="device-list"),
     path("new/", views.device_create, name="device-create"),
+    path("houses.json", views.house_lookup, name="house-lookup"),
     path("<int:pk>/", views.device_detail, name="device-detail"),
     path("<int:pk>/edit/", views.device_edit, name="device-edit"),
     path("<int:pk>/credential/", views.device_credential, name="device-credential"),

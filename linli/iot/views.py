@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -29,8 +29,9 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.http import AuthedHttpRequest, requires
 from linli.core.services import save_audited
-from linli.iot import forms, provision
-from linli.iot.models import Alarm, Device, Rule
+from linli.dispatch.services import masked_name
+from linli.iot import display, forms, provision
+from linli.iot.models import Alarm, Device, Rule, Telemetry
 from linli.people.forms import apply_errors
 from linli.people.selectors import resident_search_q
 from linli.people.spreadsheets.forms import ImportForm
@@ -40,6 +41,9 @@ PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MULTIPART_OVERHEAD = 64 * 1024
 SECRETS_KEY = "iot.issued_secrets"
+CHART_HOURS = 24
+CHART_MAX_POINTS = 3000
+HOUSE_PICKS = 10
 
 
 def _platform_manager(user) -> bool:
@@ -88,6 +92,11 @@ def device_list(request: AuthedHttpRequest):
     paginator = Paginator(rows, PAGE_SIZE)
     paginator.count = counts["total"]
     page = paginator.get_page(request.GET.get("page"))
+    now = timezone.now()
+    sees_names = user.has_linli_perm("people.reveal")
+    for d in page.object_list:
+        d.seen_ago = display.ago(d.last_seen_at, now)
+        d.resident_label = _resident_label(d.resident, sees_names)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -102,6 +111,14 @@ def device_list(request: AuthedHttpRequest):
             "low_battery": forms.LOW_BATTERY,
         },
     )
+
+
+def _resident_label(resident, sees_names: bool) -> str:
+    """The cared-for resident's name, masked (张**) for roles that may not reveal personal data: a property
+    company maintains devices and does not need to know who wears them."""
+    if resident is None:
+        return ""
+    return resident.name if sees_names else masked_name(resident.name)
 
 
 def _residents_matching(user, q: str):
@@ -120,14 +137,13 @@ def device_detail(request: AuthedHttpRequest, pk: int):
     )
     subs = Device.objects.for_user(request.user).filter(gateway=device).order_by("code")
     alarms = Alarm.objects.for_user(request.user).filter(device=device).order_by("-raised_at")[:20]
-    telemetry = []
-    try:
-        model = apps.get_model("iot", "Telemetry")
-    except LookupError:
-        model = None
-    if model is not None:
-        telemetry = list(model.objects.filter(device=device).order_by("-received_at")[:20])
-    state = {k: v for k, v in (device.state or {}).items() if not str(k).startswith("_")}
+    readings = [
+        {"at": t.received_at, "device_ts": t.device_ts, **display.reading(t.values)}
+        for t in Telemetry.objects.filter(device=device).order_by("-received_at")[:20]
+    ]
+    point = None
+    if device.lat is not None and device.lng is not None:
+        point = {"lat": device.lat, "lng": device.lng, "boundary": device.grid.boundary if device.grid_id else None}
     return render(
         request,
         "iot/device_detail.html",
@@ -135,12 +151,43 @@ def device_detail(request: AuthedHttpRequest, pk: int):
             "device": device,
             "subs": subs,
             "alarms": alarms,
-            "telemetry": telemetry,
-            "state": sorted(state.items()),
+            "readings": readings,
+            "state": display.labelled(device.state, skip=("battery", "signal", "online", "lat", "lng", "position")),
+            "position": display.position_text(device.lat, device.lng) if point else "",
+            "map_point": point,
+            "chart": _chart(device),
+            "seen_ago": display.ago(device.last_seen_at),
+            "resident_label": _resident_label(device.resident, request.user.has_linli_perm("people.reveal")),
             "can_manage": Device.objects.for_user(request.user, "manage").filter(pk=device.pk).exists(),
             "rules": _rules_for(device),
         },
     )
+
+
+def _chart(device: Device) -> dict | None:
+    """The device's numeric readings over the last 24 hours, one series per known value (at most three):
+    {"series": [{"key", "label", "unit", "points": [[epoch ms, value], …]}]}, or None without any."""
+    since = timezone.now() - dt.timedelta(hours=CHART_HOURS)
+    rows = (
+        Telemetry.objects.filter(device=device, received_at__gte=since)
+        .order_by("-received_at")
+        .values_list("received_at", "values")[:CHART_MAX_POINTS]
+    )
+    points: dict[str, list] = {}
+    for at, values in reversed(list(rows)):
+        for key in display.CHARTED:
+            v = (values or {}).get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                points.setdefault(key, []).append([int(at.timestamp() * 1000), v])
+    keys = [k for k in display.CHARTED if len(points.get(k, ())) >= 2][:3]
+    if not keys:
+        return None
+    return {
+        "series": [
+            {"key": k, "label": display.value_label(k), "unit": display.value_unit(k), "points": points[k]}
+            for k in keys
+        ]
+    }
 
 
 def _rules_for(device: Device) -> list[Rule]:
@@ -151,10 +198,11 @@ def _rules_for(device: Device) -> list[Rule]:
 
 
 def _with_json(rules) -> list[Rule]:
-    """Rules with their parameters written as JSON (as typed in the editor), for display."""
+    """Rules with their parameters as labelled values, and as JSON (as typed in the editor)."""
     rules = list(rules)
     for rule in rules:
         rule.params_json = json.dumps(rule.params, ensure_ascii=False)
+        rule.param_items = display.rule_params(rule.kind, rule.params)
     return rules
 
 
@@ -179,7 +227,10 @@ def device_create(request: AuthedHttpRequest):
 def device_edit(request: AuthedHttpRequest, pk: int):
     device = _device(request, pk, "manage")
     form = forms.DeviceForm(
-        request.POST or None, user=request.user, device=device, initial=forms.DeviceForm.initial_for(device)
+        request.POST or None,
+        user=request.user,
+        device=device,
+        initial=forms.DeviceForm.initial_for(device, request.user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -425,9 +476,59 @@ def rejected(request: AuthedHttpRequest):
     since = timezone.now() - dt.timedelta(hours=24)
     recent = model.objects.filter(received_at__gte=since)
     by_reason = list(recent.values("reason").annotate(n=Count("id")).order_by("-n", "reason"))
-    latest = model.objects.order_by("-received_at")[:100]
+    for r in by_reason:
+        r["label"], r["help"] = display.reason_label(r["reason"]), display.reason_help(r["reason"])
+    latest = list(model.objects.order_by("-received_at")[:100])
+    for m in latest:
+        m.reason_label, m.reason_help = display.reason_label(m.reason), display.reason_help(m.reason)
+        m.detail_text = display.detail_text(m.detail)
     return render(
         request,
         "iot/rejected.html",
         {"by_reason": by_reason, "total": sum(r["n"] for r in by_reason), "latest": latest},
     )
+
+
+# -- house picker ----------------------------------------------------------------------------------------
+
+
+@requires("iot.manage")
+def house_lookup(request: AuthedHttpRequest):
+    """Houses in the user's area matching typed address words or code digits, for the device form's picker:
+    {"results": [{"code", "display_code", "label"}]}. The form checks the chosen code again on save."""
+    from linli.places.models import House
+
+    q = (request.GET.get("q") or "").strip()[:64]
+    houses = House.objects.for_user(request.user).select_related("building", "unit", "estate")
+    terms = [t for t in q.split() if t][:4]
+    if not terms:
+        return JsonResponse({"results": []})
+    for term in terms:
+        houses = houses.filter(_house_term_q(term))
+    results = [
+        {
+            "code": h.code,
+            "display_code": h.display_code,
+            "label": f"{h.estate.name} {h}" if h.estate_id and h.estate else str(h),
+            "address": h.building.address,
+        }
+        for h in houses.order_by("code")[:HOUSE_PICKS]
+    ]
+    return JsonResponse({"results": results})
+
+
+def _house_term_q(term: str) -> Q:
+    """One typed word: code digits (12 or more, dashes allowed), "2-402" (unit-room), a room, or address text."""
+    digits = term.replace("-", "")
+    if digits.isdigit() and len(digits) >= 12:
+        return Q(code__startswith=digits)
+    unit, sep, room = term.partition("-")
+    if sep and unit.isdigit() and room:
+        return Q(unit__number=int(unit), room=room) | Q(room=term)
+    q = (
+        Q(building__name__icontains=term)
+        | Q(building__address__icontains=term)
+        | Q(estate__name__icontains=term)
+        | Q(room=term)
+    )
+    return q

@@ -32,7 +32,8 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("shifts:kpi", _("Center KPIs"), "dispatch.lead", {"secondary": True}),
     ("iot:device-list", _("Devices"), "iot.view", {}),
     ("iot:rules", _("Alarm rules"), "iot.manage", {"secondary": True}),
-    ("iot:rejected", _("Rejected messages"), "iot.manage", {"secondary": True}),
+    # the view also needs iot.manage over the whole platform: of the default roles only the admin has it
+    ("iot:rejected", _("Rejected messages"), "iot.manage", {"secondary": True, "roles": {"admin"}}),
     ("notifications:inbox", _("Inbox"), None, {}),
     ("places:map", _("Map"), "places.view", {}),
     ("places:area-list", _("Areas"), "places.view", {"secondary": True}),
