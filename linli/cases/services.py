@@ -277,7 +277,7 @@ def create_case(actor, report: Report) -> WorkOrder:
         case.suggestion_confidence = round(float(suggestion.confidence), 4)
     case.category = report.category or case.suggested_category
     case.priority = report.priority or (case.category.default_priority if case.category else Priority.NORMAL)
-    case.proposed_unit = routing.route(case.category, loc.area)
+    case.proposed_unit = report.dispatch_to or routing.route(case.category, loc.area)
     _apply_deadlines(case, now)
     case.full_clean(exclude=["grid", "community", "street", "district", "city", "house", "estate", "category"])
     case.save()

@@ -108,7 +108,7 @@ def test_offline_order_is_dispatched_by_the_system_to_the_property_company(
     ]
     dispatch = case.events.get(action="dispatch")
     assert dispatch.actor is None and dispatch.note == site_text(services.AUTO_DISPATCH_NOTE)
-    assert dispatch.unit == w.units["p1-property"]
+    assert dispatch.unit == case.proposed_unit == w.units["p1-property"] and "overrode_proposal" not in dispatch.data
     assert AuditRecord.objects.filter(object_type="cases.workorder", object_id=str(case.pk)).count() >= 3
 
     # the property staff are told and find it on their task list; nobody asks the desk to dispatch it again
