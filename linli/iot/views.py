@@ -518,17 +518,17 @@ def house_lookup(request: AuthedHttpRequest):
 
 
 def _house_term_q(term: str) -> Q:
-    """One typed word: code digits (12 or more, dashes allowed), "2-402" (unit-room), a room, or address text."""
+    """One typed word: code digits (12 or more, dashes allowed), "2-40…" (unit-room, as typed so far), the start
+    of a room number, or address text (building, its address, estate)."""
     digits = term.replace("-", "")
     if digits.isdigit() and len(digits) >= 12:
         return Q(code__startswith=digits)
     unit, sep, room = term.partition("-")
-    if sep and unit.isdigit() and room:
-        return Q(unit__number=int(unit), room=room) | Q(room=term)
-    q = (
+    if sep and unit.isdigit() and len(unit) <= 4:
+        return Q(unit__number=int(unit), room__startswith=room) | Q(room__startswith=term)
+    return (
         Q(building__name__icontains=term)
         | Q(building__address__icontains=term)
         | Q(estate__name__icontains=term)
-        | Q(room=term)
+        | Q(room__startswith=term)
     )
-    return q
