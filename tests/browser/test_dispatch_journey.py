@@ -188,6 +188,14 @@ def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch
         expect(page.locator("main")).not_to_contain_text("13912345678")
         expect(page.locator("#incident-map")).to_be_visible()
 
+        # the rescuer's phone page is open, waiting, and live
+        mobile = phone.new_page()
+        sign_in(mobile, "rescuer")
+        mobile.goto("/dispatch/rescue/")
+        expect(mobile.locator("#no-incident")).to_be_visible()
+        expect(mobile.locator("#rescue")).to_have_attribute("data-live", "on")
+        expect(page.locator("#incident")).to_have_attribute("data-live", "on")
+
         # 4. call back: needs help; 5. dispatch the recommended rescuer
         page.select_option("#cb-outcome", "needs_help")
         page.fill("#cb-note", "摔倒了，起不来")
@@ -198,22 +206,29 @@ def test_an_sos_goes_from_the_console_to_a_rescuer_at_the_door(browser, dispatch
         expect(page.locator("#rescuer-name")).to_contain_text("rescuer")
         shoot(page, "dispatch-incident")
 
-        # 6. the rescuer on a phone: accept, on scene, hand over to 120, complete
-        mobile = phone.new_page()
-        sign_in(mobile, "rescuer")
-        mobile.goto("/dispatch/rescue/")
-        expect(mobile.locator("#my-incident")).to_be_visible()
+        # 6. the rescuer's open page shows the incident without a reload, with the place and call buttons
+        expect(mobile.locator("#my-incident")).to_be_visible(timeout=5_000)
+        expect(mobile.locator("#rescue")).to_have_attribute("data-updates", "1")
+        expect(mobile.locator("#place")).to_contain_text("社区")
+        expect(mobile.locator("#my-incident")).not_to_contain_text("13912345678")
+        mobile.locator("#calls li", has_text="李小明").locator("button.call").click()
+        expect(mobile.locator("#calls a[href='tel:13912345678']")).to_be_visible()
         assert_fits_a_phone(mobile)
         shoot(mobile, "dispatch-rescue")
+
+        # 7. the rescuer accepts, goes on scene, hands over to 120 and completes; the dispatcher's page follows
         mobile.click("#accept")
+        expect(page.locator("#incident-status")).to_have_text("救援员在途", timeout=5_000)
         mobile.click("#on-scene")
+        expect(page.locator("#incident-status")).to_have_text("救援员已到场", timeout=5_000)
+        expect(page.locator("#chain li.pending")).to_have_count(2)  # handed over, closed
         mobile.select_option("#h-to", "120")
         mobile.click("#handover")
         mobile.fill("#outcome", "已交120送医")
         mobile.click("#complete")
         expect(mobile.locator("#no-incident")).to_be_visible()
 
-        # 7. the incident shows the whole timestamp chain; the alarm has left the console
+        # 8. the incident shows the whole timestamp chain; the alarm has left the console
         page.goto(incident_url)
         expect(page.locator("#chain li")).to_have_count(8)
         expect(page.locator("#chain li.pending")).to_have_count(0)
