@@ -24,6 +24,10 @@ How it is counted, in few statements whatever the number of rows (docs/dispatch-
   are shifts); days, months, shift types, the total and each roster shift's alarms are sums of those hours.
   A shift that does not start and end on a whole hour (never made by the roster) is counted by itself.
 - devices offline: two statements.
+
+The period's edges: incidents and alarms count in the row (and period) they were received in, whatever
+happened after; a shift that runs past the period counts only its alarms inside it; an offline alarm counts only
+its hours inside the period, and nothing (never a negative span) if it ended before it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, ExtractHour, Greatest, Least, TruncDate, TruncHour, TruncMonth
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -401,23 +406,27 @@ class RosterShift:
 
 
 def _shifts(user, period: Period) -> list[RosterShift]:
-    """The shifts on the roster in the period that the user may lead, in order."""
+    """The shifts on the roster in the period that the user may lead, in order; and those that start outside it
+    but claimed an incident received in it (received just before midnight, claimed just after), so that such an
+    incident's row is labelled as its shift. Alarms count only inside the period, whatever the shift."""
     start, end = bounds(period)
+    claimed = incidents(user, period).filter(shift__isnull=False).values("shift_id")
     qs = (
         Shift.objects.for_user(user, "lead")
-        .filter(starts_at__gte=start, starts_at__lt=end)
+        .filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=claimed))
         .order_by("starts_at", "area_id")
         .values_list("pk", "area_id", "area__level", "name", "crew__name", "starts_at", "ends_at")
     )
     return [RosterShift(*values) for values in qs]
 
 
-def _shift_alarms(user, shifts: list[RosterShift], hours: AlarmHours) -> dict[int, tuple[int, int]]:
-    """Each shift's alarms raised in its area while it ran: sums of its hours when every shift starts and ends
-    on a whole hour (the roster's always do), else counted in SQL shift by shift."""
+def _shift_alarms(user, period: Period, shifts: list[RosterShift], hours: AlarmHours) -> dict[int, tuple[int, int]]:
+    """Each shift's alarms raised in its area while it ran and within the period (a shift running past the
+    period's end counts only its hours inside, as the total does): sums of its hours when every shift starts and
+    ends on a whole hour (the roster's always do), else counted in SQL shift by shift."""
     covered = [s.hours() for s in shifts]
     if any(h is None for h in covered):
-        return _shift_alarms_sql(user, [s.pk for s in shifts])
+        return _shift_alarms_sql(user, period, [s.pk for s in shifts])
     at: dict[tuple[str, object, dt.datetime], tuple[int, int]] = {}
     for hour, areas, n, f in hours.hours:
         for level, area_id in zip(hours.levels, areas, strict=True):
@@ -434,8 +443,8 @@ def _shift_alarms(user, shifts: list[RosterShift], hours: AlarmHours) -> dict[in
     return out
 
 
-def _shift_alarms_sql(user, shift_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Any shifts: each shift's alarms counted by correlated subqueries (one pair per shift)."""
+def _shift_alarms_sql(user, period: Period, shift_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Any shifts: each shift's alarms in the period counted by correlated subqueries (one pair per shift)."""
     area_match = (
         Q(grid_id=OuterRef("area_id"))
         | Q(community_id=OuterRef("area_id"))
@@ -444,8 +453,8 @@ def _shift_alarms_sql(user, shift_ids: list[int]) -> dict[int, tuple[int, int]]:
         | Q(city_id=OuterRef("area_id"))
     )
     during = (
-        Alarm.objects.for_user(user, "view")
-        .filter(area_match, life_safety=True, raised_at__gte=OuterRef("starts_at"), raised_at__lt=OuterRef("ends_at"))
+        alarms(user, period)
+        .filter(area_match, raised_at__gte=OuterRef("starts_at"), raised_at__lt=OuterRef("ends_at"))
         .order_by()
         .values("life_safety")
     )
@@ -456,36 +465,36 @@ def _shift_alarms_sql(user, shift_ids: list[int]) -> dict[int, tuple[int, int]]:
     return {pk: (n or 0, f or 0) for pk, n, f in counted.values_list("pk", "n", "f")}
 
 
-def _shift_rows(user, now: dt.datetime, shifts: list[RosterShift], hours: AlarmHours) -> list[Row]:
+def _shift_label(name: str, crew: str, starts_at: dt.datetime) -> str:
+    names = dict(Shift.Name.choices)
+    return f"{timezone.localtime(starts_at, TZ):%Y-%m-%d} {names.get(name, name)} · {crew}"
+
+
+def _shift_rows(user, period: Period, now: dt.datetime, shifts: list[RosterShift], hours: AlarmHours) -> list[Row]:
     """One row per shift on the roster in the period, with the alarms raised in its area during it."""
-    counts = _shift_alarms(user, shifts, hours)
-    names = {name: str(label) for name, label in Shift.Name.choices}
+    counts = _shift_alarms(user, period, shifts, hours)
     rows = []
     for s in shifts:
-        local = timezone.localtime(s.starts_at, TZ)
-        label = f"{local:%Y-%m-%d} {names.get(s.name, s.name)} · {s.crew}"
+        label = _shift_label(s.name, s.crew, s.starts_at)
         n, f = counts.get(s.pk, (0, 0))
         rows.append(Row(s.pk, label, alarms=n, false_alarms=f, current=s.starts_at <= now < s.ends_at))
     return rows
 
 
 def _offline(user, period: Period, now: dt.datetime) -> tuple[int, float]:
+    """Devices offline now, and the offline alarms' hours inside the period (up to now). Each alarm counts from
+    when it was raised to when it was cleared (else closed, else now), clipped to the period: an alarm cleared
+    before the period but closed inside it adds nothing, never a negative span."""
     start, end = bounds(period)
     until = min(end, now)
     now_count = Device.objects.for_user(user, "view").filter(active=True, online=False).count()
     ended = Coalesce("cleared_at", "closed_at", Value(until, output_field=DateTimeField()))
+    off_from = Greatest("raised_at", Value(start, output_field=DateTimeField()))
+    off_until = Least(ended, Value(until, output_field=DateTimeField()))
     secs = (
         Alarm.objects.for_user(user, "view")
-        .filter(type=AlarmType.OFFLINE, raised_at__lt=until)
-        .filter(Q(cleared_at__isnull=True, closed_at__isnull=True) | Q(cleared_at__gt=start) | Q(closed_at__gt=start))
-        .aggregate(
-            s=Sum(
-                Seconds(
-                    Least(ended, Value(until, output_field=DateTimeField())),
-                    Greatest("raised_at", Value(start, output_field=DateTimeField())),
-                )
-            )
-        )["s"]
+        .filter(GreaterThan(off_until, off_from), type=AlarmType.OFFLINE, raised_at__lt=until)
+        .aggregate(s=Sum(Seconds(off_until, off_from)))["s"]
     )
     return now_count, round(max(secs or 0.0, 0.0) / 3600, 1)
 
@@ -532,7 +541,7 @@ def reports(user, period: Period, groupings: Iterable[str], now: dt.datetime | N
     for by in groupings:
         inc, inc_days, total = _incident_stats(user, period, by)
         if by == "shift":
-            rows = _shift_rows(user, now, shifts, hours)
+            rows = _shift_rows(user, period, now, shifts, hours)
             for i, row in enumerate(rows):
                 found = inc.pop(row.key, None)
                 if found:
@@ -543,7 +552,7 @@ def reports(user, period: Period, groupings: Iterable[str], now: dt.datetime | N
                         row.current,
                     )
                     rows[i] = found
-            for key, found in inc.items():  # incidents of shifts out of the period or none
+            for key, found in inc.items():  # incidents of no shift (or of one out of the user's scope)
                 found.label = _label("shift", None) if key is None else str(key)
                 rows.append(found)
         else:
