@@ -31,7 +31,7 @@ from linli.accounts.http import AuthedHttpRequest, requires
 from linli.core.services import save_audited
 from linli.dispatch.services import masked_name
 from linli.iot import display, forms, provision
-from linli.iot.models import Alarm, Device, Rule, Telemetry
+from linli.iot.models import LIFE_SAFETY, Alarm, Device, Rule, Telemetry
 from linli.people.forms import apply_errors
 from linli.people.selectors import resident_search_q
 from linli.people.spreadsheets.forms import ImportForm
@@ -373,8 +373,22 @@ def rule_edit(request: AuthedHttpRequest, pk: int):
     return render(request, "iot/rule_form.html", {"form": form, "rule": rule})
 
 
+def _guard_life_safety(actor, rule: Rule) -> None:
+    """A rule that raises a life-safety alarm (SOS, smoke, gas, fall…) reaches the dispatch center. Only a
+    platform administrator may change or remove one, even as one device's override: a property company
+    maintains devices, it does not decide whether an elderly resident's SOS is heard."""
+    if rule.alarm_type in LIFE_SAFETY and not _platform_manager(actor):
+        raise PermissionDenied(
+            _(
+                "Only platform administrators change life-safety rules (SOS, smoke, gas, falls…): "
+                "they reach the dispatch center."
+            )
+        )
+
+
 @transaction.atomic
 def _save_rule(actor, rule: Rule, data: dict) -> Rule:
+    _guard_life_safety(actor, rule)
     before = rule.audit_snapshot() if rule.pk else None
     rule.severity, rule.params, rule.enabled, rule.note = (
         data["severity"],
@@ -400,6 +414,8 @@ def rule_override(request: AuthedHttpRequest):
             _save_rule(request.user, rule, d)
         except ValidationError as exc:
             apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error("alarm_type", str(exc))
         else:
             messages.success(request, _("Override for %(code)s saved.") % {"code": device.code})
             return redirect("iot:rules")
@@ -416,6 +432,7 @@ def rule_delete(request: AuthedHttpRequest, pk: int):
     rule = _rule(request, pk)
     if rule.device_id is None:
         raise PermissionDenied(_("Default rules are switched off, not deleted."))
+    _guard_life_safety(request.user, rule)
     from linli.core.services import delete_audited
 
     with transaction.atomic():

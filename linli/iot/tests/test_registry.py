@@ -255,3 +255,40 @@ def test_rejected_page_admin_only(world, client_for):
     r = client_for("admin").get(reverse("iot:rejected"))
     assert r.status_code == 200 and "unknown_device" in r.content.decode()
     assert client_for("property").get(reverse("iot:rejected")).status_code == 403
+
+
+def test_only_platform_admins_change_life_safety_rules(world, client_for):
+    # property maintains devices in its estates and may tune maintenance rules (battery, offline), but may not
+    # switch off, weaken or remove the SOS rule of a resident's bracelet
+    from linli.iot.rules import ensure_default_rules
+
+    ensure_default_rules()
+    type(world.users["property"]).objects.filter(pk=world.users["property"].pk).update(language="en")
+    d = _device(world, "BR-P", kind=DeviceKind.BRACELET)
+    p = client_for("property")
+    sos = {
+        "device_code": "BR-P",
+        "kind": "event",
+        "alarm_type": "sos",
+        "severity": "critical",
+        "params": '{"event": "sos"}',
+    }
+    r = p.post(reverse("iot:rule-override"), sos, follow=True)  # "enabled" left out: switched off
+    assert "Only platform administrators change life-safety rules" in r.content.decode()
+    assert not Rule.objects.filter(device=d).exists()
+    battery = {**sos, "kind": "low_battery", "alarm_type": "low_battery", "severity": "warning", "enabled": "on"}
+    assert p.post(reverse("iot:rule-override"), {**battery, "params": '{"below": 30}'}).status_code == 302
+    assert Rule.objects.filter(device=d, alarm_type="low_battery").exists()
+    # the administrator's override of the SOS rule stands; property can neither edit nor delete it
+    a = client_for("admin")
+    assert a.post(reverse("iot:rule-override"), {**sos, "enabled": "on"}).status_code == 302
+    override = Rule.objects.get(device=d, alarm_type="sos")
+    assert (
+        p.post(
+            reverse("iot:rule-edit", args=[override.pk]), {"severity": "minor", "params": '{"event": "sos"}'}
+        ).status_code
+        == 403
+    )
+    assert p.post(reverse("iot:rule-delete", args=[override.pk])).status_code == 403
+    override.refresh_from_db()
+    assert override.enabled and override.severity == "critical"
