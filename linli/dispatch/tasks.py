@@ -1,5 +1,9 @@
 """Dispatch center jobs on Huey (docs/jobs.md): escalate alarms nobody takes.
 
+Cadence (linli.dispatch.services.escalate): an alarm untaken LINLI_ALARM_ESCALATE_SECONDS after it was raised
+gives each shift lead one inbox notification; every LINLI_ALARM_REMIND_SECONDS (default 5 min) while it stays
+untaken that same notification is bumped (unread again, on top, waiting time updated) and the console rings.
+
 `escalate_alarms` runs every minute; in addition, when an alarm is raised the console's receiver schedules
 `escalate_alarm_due` for the moment it becomes due (LINLI_ALARM_ESCALATE_SECONDS), so an escalation does not
 wait for the next minute. Both run the same idempotent pass (linli.dispatch.services.escalate) under one
@@ -36,7 +40,7 @@ def run_escalation() -> int | None:
 
 @db_periodic_task(crontab(minute="*"))
 def escalate_alarms() -> int | None:
-    """Every minute: notify the shift leads of alarms still untaken, again each interval."""
+    """Every minute: escalate alarms still untaken to the shift leads, and remind them at each reminder round."""
     return run_escalation()
 
 
