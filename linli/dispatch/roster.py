@@ -30,6 +30,8 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import User
 from linli.core import audit
 from linli.dispatch.models import OPEN_INCIDENT, Crew, Handover, Incident, Rescuer, Shift
+from linli.dispatch.services import console_alarms
+from linli.iot.models import AlarmStatus
 from linli.places.models import Area
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -138,8 +140,10 @@ def who_is_on_duty(area: Area, at: dt.datetime) -> OnDuty:
     shift = on_duty(area, at)
     if shift is None:
         return OnDuty(None)
-    members = list(shift.crew.members.order_by("username"))
-    rescuers = list(Rescuer.objects.filter(crew=shift.crew).select_related("user").order_by("user__username"))
+    members = list(shift.crew.members.order_by("display_name", "username"))
+    rescuers = list(
+        Rescuer.objects.filter(crew=shift.crew).select_related("user").order_by("user__display_name", "user__username")
+    )
     return OnDuty(shift, shift.lead or shift.crew.lead, members, rescuers)
 
 
@@ -172,8 +176,32 @@ def change_shift(shift: Shift, *, crew: Crew, lead: User | None, user: User) -> 
     return shift
 
 
-def open_incidents_in(area: Area) -> int:
-    return Incident.objects.filter(area.descendants_q(), status__in=OPEN_INCIDENT).count()
+def open_incidents_in(area: Area, user: User | None = None) -> int:
+    """Incidents still open in the area (within the user's console scope when given)."""
+    qs = Incident.objects.for_user(user, "console") if user is not None else Incident.objects.all()
+    return qs.filter(area.descendants_q(), status__in=OPEN_INCIDENT).count()
+
+
+def waiting_alarms_in(area: Area, user: User | None = None) -> int:
+    """Life-safety alarms in the area that nobody has claimed yet: the console's queue, which an outgoing shift
+    hands over as surely as its open incidents (within the user's console scope when given)."""
+    return (
+        console_alarms(user)
+        .filter(area.descendants_q(), status=AlarmStatus.ACTIVE, claimed_by__isnull=True, incident__isnull=True)
+        .count()
+    )
+
+
+@dataclass
+class Workload:
+    """What is open in a center's area now: the on-duty box and the handover form show it."""
+
+    incidents: int
+    alarms: int
+
+
+def workload(area: Area, user: User | None = None) -> Workload:
+    return Workload(open_incidents_in(area, user), waiting_alarms_in(area, user))
 
 
 def write_handover(shift: Shift, *, note: str, user: User, now: dt.datetime) -> Handover:

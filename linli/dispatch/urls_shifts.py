@@ -8,6 +8,7 @@ app_name = "shifts"
 
 urlpatterns = [
     path("shifts/", v.roster_page, name="roster"),
+    path("shifts/fill/", v.roster_fill, name="roster-fill"),
     path("shifts/<int:pk>/edit/", v.shift_edit, name="shift-edit"),
     path("shifts/<int:pk>/handover/", v.handover_write, name="handover-write"),
     path("shifts/handovers/<int:pk>/receive/", v.handover_receive, name="handover-receive"),

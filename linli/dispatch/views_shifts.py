@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.accounts.http import AuthedHttpRequest, requires
@@ -82,20 +83,33 @@ def roster_page(request: AuthedHttpRequest) -> HttpResponse:
     shifts = (
         Shift.objects.for_user(user, "console")
         .filter(area=area, starts_at__gte=first, starts_at__lt=first + dt.timedelta(days=7))
-        .select_related("crew", "lead")
+        .select_related("crew", "lead", "crew__lead")
     )
     by_start = {timezone.localtime(s.starts_at, roster.TZ): s for s in shifts}
-    days = []
+    days: list[dict[str, Any]] = []
+    missing = 0
     for d in range(7):
         day = week + dt.timedelta(days=d)
         cells = []
         for slot in range(3):
-            start, _end = roster.slot_bounds(day, slot)
+            start, end = roster.slot_bounds(day, slot)
             s = by_start.get(start)
-            cells.append({"shift": s, "current": bool(s and s.starts_at <= now < s.ends_at)})
+            missing += s is None
+            # the shift's own lead, else its crew's (as who_is_on_duty)
+            cells.append(
+                {
+                    "shift": s,
+                    "name": roster.SLOTS[slot][0].label,
+                    "start": start,
+                    "end": end,
+                    "lead": s and (s.lead or s.crew.lead),
+                    "current": bool(s and s.starts_at <= now < s.ends_at),
+                }
+            )
         days.append({"day": day, "today": day == today, "cells": cells})
     is_lead = user.has_linli_perm("dispatch.lead")
     crews = list(Crew.objects.for_user(user, "console").filter(area=area).select_related("lead"))
+    can_fill = is_lead and Crew.objects.for_user(user, "lead").filter(area=area).exists()
     people: dict[int, User] = {}
     if is_lead:
         for c in crews:
@@ -120,11 +134,13 @@ def roster_page(request: AuthedHttpRequest) -> HttpResponse:
             "days": days,
             "duty": duty,
             "handover_shift": latest,
-            "open_incidents": roster.open_incidents_in(area),
+            "work": roster.workload(area, user),
+            "missing": missing,
+            "can_fill": can_fill,
             "handovers": handovers,
             "is_lead": is_lead,
             "crews": crews,
-            "people": sorted(people.values(), key=lambda u: u.username),
+            "people": sorted(people.values(), key=lambda u: (str(u), u.username)),
             "prev_week": week - dt.timedelta(days=7),
             "next_week": week + dt.timedelta(days=7),
         }
@@ -149,6 +165,36 @@ def shift_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
     local = timezone.localtime(shift.starts_at, roster.TZ).date()
     return redirect(_roster_url(shift.area, local))
+
+
+@lead
+@require_POST
+def roster_fill(request: AuthedHttpRequest) -> HttpResponse:
+    """Put the missing shifts of one week on the roster (three crews in turn); shifts already there are kept."""
+    user = request.user
+    area_ids = Crew.objects.for_user(user, "lead").values("area_id")
+    area = get_object_or_404(Area.objects.filter(pk__in=area_ids), pk=_int(request.POST.get("area")))
+    today = timezone.localdate(timezone.now(), roster.TZ)
+    week, error = _week_start(request.POST.get("week", ""), today)
+    if error:
+        messages.error(request, error)
+        return redirect(_roster_url(area))
+    try:
+        made = roster.make_roster(area, week, 7, user=user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d shift put on the roster.", "%(n)d shifts put on the roster.", made.created)
+            % {"n": made.created},
+        )
+    return redirect(_roster_url(area, week))
+
+
+def _int(raw: str | None) -> int:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else 0
 
 
 @console
