@@ -8,14 +8,16 @@ from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from linli.cases.models import HandlingUnit
 from linli.dispatch.services import masked_name
 from linli.iot.models import AlarmType, Device, DeviceKind, Rule, Severity
 from linli.iot.provision import check_code, residents_of
 from linli.people.forms import HouseCodeField, house_in_scope
 from linli.people.selectors import resident_search_q
-from linli.places.models import Area
+from linli.places.models import Area, Estate
 
 ONLINE_CHOICES = [("", _("any")), ("online", _("online")), ("offline", _("offline"))]
 LOW_BATTERY = 20
@@ -38,6 +40,26 @@ class DeviceFilterForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["area"]).queryset = (
             Area.objects.for_user(user).filter(level__in=["street", "community", "grid"]).order_by("code")
         )
+
+
+def maintainer_choices(user):
+    """The units that may maintain the user's devices: the active units working in the areas where the user
+    manages devices, or above them (a district's vendor contract), and those serving the user's estates."""
+    units = HandlingUnit.objects.filter(active=True).order_by("name")
+    scope = user.scope_for("iot.manage")
+    if scope.all:
+        return units
+    chain: set[int] = set()
+    levels = ("city_id", "district_id", "street_id", "community_id")
+    for row in Area.objects.filter(pk__in=scope.area_ids()).values_list("pk", *levels):
+        chain.update(i for i in row if i)
+    for row in Estate.objects.filter(pk__in=scope.estate_ids).values_list(*levels):
+        chain.update(i for i in row if i)
+    below = Q()
+    for level in ("city", "district", "street", "community"):
+        if ids := getattr(scope, f"{level}_ids"):
+            below |= Q(**{f"area__{level}_id__in": ids})
+    return units.filter(Q(area_id__in=chain) | below | Q(estates__in=scope.estate_ids)).distinct()
 
 
 class DeviceForm(forms.Form):
@@ -74,11 +96,19 @@ class DeviceForm(forms.Form):
     installed_on = forms.DateField(
         label=_("Installed on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    maintainer = forms.ModelChoiceField(
+        label=_("Maintained by"),
+        queryset=HandlingUnit.objects.none(),
+        required=False,
+        empty_label=_("— the property company of its estate —"),
+        help_text=_("The unit that repairs this device, such as the vendor's maintenance company."),
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, user, device: Device | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user, self.device = user, device
+        cast(forms.ModelChoiceField, self.fields["maintainer"]).queryset = maintainer_choices(user)
         cast(forms.ModelChoiceField, self.fields["grid"]).queryset = (
             Area.objects.for_user(user).filter(level="grid").order_by("code")
         )
@@ -152,6 +182,7 @@ class DeviceForm(forms.Form):
             "gateway": self.gateway,
             "location": d["location"],
             "installed_on": d["installed_on"],
+            "maintainer": d["maintainer"],
             "active": d["active"],
         }
 
@@ -172,6 +203,7 @@ class DeviceForm(forms.Form):
             "gateway_code": device.gateway.code if device.gateway else "",
             "location": device.location,
             "installed_on": device.installed_on,
+            "maintainer": device.maintainer_id,
             "active": device.active,
         }
 

@@ -36,7 +36,19 @@ from linli.people.spreadsheets.templates import _template
 from linli.places.models import Area, House
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-EDITABLE = ("kind", "name", "model", "grid", "house", "resident", "gateway", "location", "active", "installed_on")
+EDITABLE = (
+    "kind",
+    "name",
+    "model",
+    "grid",
+    "house",
+    "resident",
+    "gateway",
+    "location",
+    "active",
+    "installed_on",
+    "maintainer",
+)
 
 
 # -- one device ------------------------------------------------------------------------------------------

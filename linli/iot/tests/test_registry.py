@@ -292,3 +292,27 @@ def test_only_platform_admins_change_life_safety_rules(world, client_for):
     assert p.post(reverse("iot:rule-delete", args=[override.pk])).status_code == 403
     override.refresh_from_db()
     assert override.enabled and override.severity == "critical"
+
+
+def test_edit_names_the_maintainer_from_the_units_in_scope(world, client_for):
+    from linli.cases.models import HandlingUnit
+
+    d = _device(world, "SMK-M", kind=DeviceKind.SMOKE)
+    vendor = HandlingUnit.objects.create(code="vendor-a1", name="烟感厂家维保", kind="other", area=world.areas["A1"])
+    away = HandlingUnit.objects.create(code="vendor-b1", name="外区维保", kind="other", area=world.areas["B1"])
+    c = client_for("property")  # manages the devices of its estate in A1
+    url = reverse("iot:device-edit", args=[d.pk])
+    form = c.get(url).content.decode()
+    assert "烟感厂家维保" in form and "外区维保" not in form  # only units in the user's area are offered
+    base = {"kind": "smoke", "house_code": d.house.code}
+    r = c.post(url, {**base, "maintainer": away.pk})
+    assert r.status_code == 200  # a unit out of scope is not a valid choice
+    d.refresh_from_db()
+    assert d.maintainer_id is None
+    assert c.post(url, {**base, "maintainer": vendor.pk}).status_code == 302
+    d.refresh_from_db()
+    assert d.maintainer == vendor
+    assert "烟感厂家维保" in c.get(reverse("iot:device-detail", args=[d.pk])).content.decode()
+    assert c.post(url, base).status_code == 302  # left empty: back to the property company of the estate
+    d.refresh_from_db()
+    assert d.maintainer_id is None
