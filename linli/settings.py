@@ -275,6 +275,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LINLI_ALARM_ESCALATE_SECONDS = env_int("LINLI_ALARM_ESCALATE_SECONDS", 60)
+LINLI_ALARM_REMIND_SECONDS = env_int("LINLI_ALARM_REMIND_SECONDS", 300)
 # how long msg_ids are remembered for deduplication (a device that resends later is taken as new)
 LINLI_DEDUPE_DAYS = env_int("LINLI_DEDUPE_DAYS", 7)
 # requests per minute one device (or gateway) code may make to the HTTP device API; 0 turns the limit off

@@ -152,7 +152,7 @@ class Rescuer(LinliModel):
         verbose_name_plural = _("rescuers")
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return str(self.user)  # the display name (张桂兰), else the login name
 
     @classmethod
     def scope_q(cls, scope) -> Q:

@@ -125,3 +125,14 @@ def test_command(world):
         call_command("make_roster", area=world.areas["A"].code, start="03/01/2026", days=2)
     with pytest.raises(CommandError):
         call_command("make_roster", area=world.areas["A"].code, start="2026-03-01", days=9999)
+
+
+def test_a_rescuer_is_named_by_their_display_name(world):
+    user = world.users["rescuer"]
+    rescuer = Rescuer.objects.create(user=user, area=world.areas["A"])
+    type(user).objects.filter(pk=user.pk).update(display_name="张桂兰")
+    rescuer.user.refresh_from_db()
+    assert str(rescuer) == "张桂兰"
+    type(user).objects.filter(pk=user.pk).update(display_name="")
+    rescuer.user.refresh_from_db()
+    assert str(rescuer) == user.username
