@@ -406,6 +406,7 @@ def _ingest(messages: list[Message]) -> Result:
                 event=p.event,
                 values=p.values,
                 battery=p.battery,
+                online=p.online,
             )
             for d in decisions:
                 if d.action == "raise":

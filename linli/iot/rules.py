@@ -201,8 +201,10 @@ def evaluate(
     event: str | None = None,
     values: dict | None = None,
     battery: float | None = None,
+    online: bool | None = None,
 ) -> list[Decision]:
-    """Decisions for one message received at server time `at`. `state` is the device's rule state
+    """Decisions for one message received at server time `at`; `online` is a status message's flag (False:
+    the device, or the broker's last will for it, says it is going away). `state` is the device's rule state
     (Device.state["_rules"]); it is updated in place. Thresholds and battery raise once per episode and
     clear when the condition ends (a battery BATTERY_CLEAR_MARGIN points above its level); events raise every
     time (repeats are counted on the open alarm)."""
@@ -248,8 +250,8 @@ def evaluate(
                 del state[key]
                 out.append(Decision("clear", rule, data={"battery": battery}))
         elif rule.kind == Kind.OFFLINE:
-            # raised by the periodic job; any message means the device is back
-            if state.pop(key, None):
+            # raised by the periodic job; any message means the device is back, except one saying it is not
+            if online is not False and state.pop(key, None):
                 out.append(Decision("clear", rule))
         elif rule.kind == Kind.INACTIVITY:
             if is_activity(event, values):

@@ -108,6 +108,16 @@ def test_battery_clears_only_above_the_margin():
         assert [d.action for d in rules.evaluate([rule], state, at=T0, battery=battery)] == expected, battery
 
 
+def test_offline_clears_on_a_message_but_not_on_one_saying_offline():
+    # the periodic job raised it (state marked); the broker's last will "online: false" is no sign of life
+    rule = Rule(kind="offline", alarm_type="offline", severity="minor", params={"minutes": 30})
+    state = {rules.rule_key(rule): True}
+    assert rules.evaluate([rule], state, at=T0, online=False) == []
+    assert [d.action for d in rules.evaluate([rule], state, at=T0, online=True)] == ["clear"]
+    state = {rules.rule_key(rule): True}
+    assert [d.action for d in rules.evaluate([rule], state, at=T0, values={"heart_rate": 70})] == ["clear"]
+
+
 def test_inactivity_day_and_night():
     rule = Rule(kind="inactivity", params={"hours": 12, "night_hours": 16, "night": "22:00-07:00"})
     state: dict = {}
