@@ -11,6 +11,8 @@ unique `msg_id` and a `ts` in epoch milliseconds; status messages say online/bat
   people use most), then one every `alarm_every` seconds on average — SOS, falls (bracelets), smoke, gas,
   leaks — not a flood;
 - devices dropping offline now and then (a last-will status `online: false`, then silence) and coming back;
+- batteries running down, and a low one charged or changed within a dozen heartbeats or so (the low-battery
+  alarm and its work order then clear);
 - a few devices with a wrong clock (hours off, or reset to 2000-01-01): the server keeps its receive time.
 
 The simulator needs each device's secret for HTTP: `prepare_devices(issue=True)` issues fresh secrets and
@@ -91,6 +93,10 @@ class Stats:
     failed: int = 0
     alarms: list[tuple[float, str, str]] = field(default_factory=list)  # (time, device, event)
     by_channel: dict[str, int] = field(default_factory=dict)
+
+
+LOW_BATTERY = 20  # the default low-battery rule's level (linli/iot/defaults.py)
+RECHARGE_CHANCE = 0.08  # per heartbeat below it: a bracelet put on its charger, a battery changed
 
 
 class Simulator:
@@ -203,6 +209,8 @@ class Simulator:
                 d.next_status = now
             if d.online and now >= d.next_status:
                 d.battery = max(1.0, d.battery - self.rng.uniform(0, 0.05))
+                if d.battery < LOW_BATTERY and self.rng.random() < RECHARGE_CHANCE:
+                    d.battery = 100.0  # charged, or the maintainer changed the battery
                 out.append(self.status(d, now))
                 d.next_status = now + self.rng.uniform(0.9, 1.1) * self.heartbeat
         # telemetry: on average `rate` messages per second over the online devices

@@ -100,6 +100,21 @@ def test_first_sos_soon_then_no_flood():
     assert {m.payload["event"] for _t, m in events} <= {"sos", "fall", "smoke", "gas", "leak"}
 
 
+def test_a_low_battery_is_charged_again():
+    start = 1_800_000_000.0
+    fleet = [SimDevice(code=f"BRA-{i}", kind="bracelet", lat=39.12, lng=117.2) for i in range(5)]
+    for d in fleet:
+        d.battery = 12.0
+    sim = Simulator(fleet, rate=0, alarm_every=10**9, offline_every=10**9, heartbeat=60, seed=4, start=start)
+    levels: dict[str, list[int]] = {}
+    for _t, m in _drive(sim, start, 3600):
+        if m.channel == "status":
+            levels.setdefault(m.device, []).append(m.payload["battery"])
+    # every bracelet reports its low level first, and is charged (and draining again slowly) within the hour
+    assert all(seq[0] < 20 and 100 in seq and seq[-1] > 90 for seq in levels.values()), levels
+    assert len(levels) == 5
+
+
 def test_command_refuses_bad_arguments(db):
     with pytest.raises(CommandError):
         call_command("simulate_devices", "--transport", "http", "--url", "ftp://x", stdout=io.StringIO())
