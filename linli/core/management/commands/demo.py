@@ -53,6 +53,7 @@ class Command(BaseCommand):
         logins = ensure_demo_accounts(street)
         self._ensure_cases(street)
         self._ensure_iot(street)
+        self._ensure_dispatch_history(street)
         url = f"http://{host}:{port}/"
         self.stdout.write("")
         self.stdout.write(f"Linli demo at {url}  — password for every account: {settings.DEMO_PASSWORD}")
@@ -90,6 +91,17 @@ class Command(BaseCommand):
         self.stdout.write(f"  {iot.devices:,} devices ({kinds}); {iot.rescuers} rescuers in {iot.crews} crews")
         if iot.on_duty:
             self.stdout.write(f"  on duty now: {iot.on_duty} — dispatcher, shift_lead and rescuer are on it")
+
+    def _ensure_dispatch_history(self, street: Area) -> None:
+        """The roster from four weeks back to next week, a lead per crew, and (once) four weeks of incidents."""
+        from linli.core.generate.dispatch_history import ensure_dispatch_history
+
+        history = ensure_dispatch_history(street)
+        if history.alarms:
+            self.stdout.write(
+                f"  dispatch history: {history.alarms:,} life-safety alarms, {history.incidents:,} incidents "
+                f"({history.false_alarms} false alarms or tests), {history.offline} devices offline for a while"
+            )
 
     def _start_simulator(self, host: str, port: int, sos_every: float):
         """Simulated devices post to this server's device API once it answers; the first SOS ~25 s later."""
