@@ -1,7 +1,10 @@
 """The navigation, by permission. Each entry: (url name, label, permission or None, options).
 
-Options: "roles" limits an entry to users holding one of those roles; "secondary" entries are
-hidden in elder mode, which shows fewer choices per screen.
+Options: "roles" limits an entry to users holding one of those roles; "secondary" marks the entries a role
+uses less often. Elder mode shows fewer choices per screen, but never takes a page away: the menu
+(linli/templates/web/_nav.html) shows the main entries and puts the secondary ones under "More" (更多).
+An entry someone uses every day is not secondary: the shifts page is where call-takers hand over at every
+change of shift.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
     ("dispatch:console", _("Dispatch console"), "dispatch.console", {}),
     ("dispatch:history", _("Dispatch history"), "dispatch.console", {"secondary": True}),
     ("dispatch:rescue", _("My rescues"), "dispatch.rescue", {}),
-    ("shifts:roster", _("Shifts"), "dispatch.console", {"secondary": True}),
+    ("shifts:roster", _("Shifts"), "dispatch.console", {}),
     ("shifts:kpi", _("Center KPIs"), "dispatch.lead", {"secondary": True}),
     ("iot:device-list", _("Devices"), "iot.view", {}),
     ("iot:rules", _("Alarm rules"), "iot.manage", {"secondary": True}),
@@ -50,8 +53,20 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
 ]
 
 
-def nav_for(user) -> list[dict]:
-    items = []
+class Nav(list):
+    """The user's menu entries in order; `main` and `more` split them for elder mode's shorter menu."""
+
+    @property
+    def main(self) -> list[dict]:
+        return [item for item in self if not item["secondary"]]
+
+    @property
+    def more(self) -> list[dict]:
+        return [item for item in self if item["secondary"]]
+
+
+def nav_for(user) -> Nav:
+    items = Nav()
     roles = user.role_codes
     for name, label, perm, options in NAV:
         if perm and not user.has_linli_perm(perm):

@@ -1,0 +1,62 @@
+"""Elder mode's menu simplifies without taking pages away: the main entries, then the rest under "More"; the
+shifts page, where call-takers hand over every shift, is a main entry (linli/web/nav.py, web/_nav.html)."""
+
+from __future__ import annotations
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.urls import resolve, reverse
+
+from linli.web.nav import nav_for
+
+pytestmark = pytest.mark.django_db
+
+
+def render(user, path: str, elder: bool) -> str:
+    request = RequestFactory().get(path)
+    request.user = user
+    request.resolver_match = resolve(path)
+    return render_to_string("web/_nav.html", {"nav": nav_for(user), "elder_mode": elder, "request": request})
+
+
+def test_dispatchers_daily_tools_stay_in_the_menu(world):
+    nav = nav_for(world.users["dispatcher"])
+    main = [i["name"] for i in nav.main]
+    more = [i["name"] for i in nav.more]
+    assert "dispatch:console" in main and "shifts:roster" in main
+    assert "dispatch:history" in more and "accounts:profile" in more
+    assert [i["name"] for i in nav] == [i["name"] for i in nav if i in nav.main or i in nav.more]
+    # out of scope: a call-taker has no center KPIs, a rescuer no roster or console
+    assert "shifts:kpi" not in main + more
+    rescuer = [i["name"] for i in nav_for(world.users["rescuer"])]
+    assert "dispatch:rescue" in rescuer and "shifts:roster" not in rescuer and "dispatch:console" not in rescuer
+
+
+def test_elder_menu_puts_the_rest_under_more(world):
+    user = world.users["dispatcher"]
+    html = render(user, reverse("dispatch:console"), elder=True)
+    head, more = html.split('<details class="nav-more"')
+    assert f'href="{reverse("shifts:roster")}"' in head and f'href="{reverse("dispatch:console")}"' in head
+    assert f'href="{reverse("dispatch:history")}"' in more and f'href="{reverse("accounts:profile")}"' in more
+    assert f'href="{reverse("dispatch:history")}"' not in head
+    assert 'class="secondary"' not in html  # elder mode's stylesheet hides .secondary: nothing may carry it
+    assert more.startswith(">")  # closed on the console
+    # open when the page shown is one of its entries
+    on_history = render(user, reverse("dispatch:history"), elder=True)
+    assert '<details class="nav-more" open>' in on_history and 'aria-current="page">' in on_history
+
+
+def test_standard_menu_unchanged(world):
+    html = render(world.users["dispatcher"], reverse("dispatch:console"), elder=False)
+    assert "nav-more" not in html
+    assert f'<a href="{reverse("dispatch:history")}" class="secondary">' in html
+    assert f'<a href="{reverse("dispatch:console")}" aria-current="page">' in html
+    assert f'<a href="{reverse("shifts:roster")}">' in html
+
+
+def test_everyones_profile_stays_reachable(world):
+    user = world.users["nobody"]
+    assert [i["name"] for i in nav_for(user).more] == ["accounts:profile"]
+    html = render(user, reverse("home"), elder=True)
+    assert html.count("<details") == 1 and reverse("accounts:profile") in html.split("<details")[1]
