@@ -100,8 +100,7 @@ def roster_page(request: AuthedHttpRequest) -> HttpResponse:
                 {
                     "shift": s,
                     "name": roster.SLOTS[slot][0].label,
-                    "start": start,
-                    "end": end,
+                    "hours": f"{start:%H:%M}–{'24:00' if end.hour == 0 else f'{end:%H:%M}'}",
                     "lead": s and (s.lead or s.crew.lead),
                     "current": bool(s and s.starts_at <= now < s.ends_at),
                 }

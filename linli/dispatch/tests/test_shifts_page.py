@@ -67,6 +67,7 @@ def test_missing_days_are_shown_and_a_lead_fills_the_week(world, center, client_
     assert Shift.objects.filter(area=area).count() == 21
     body = client_for("dispatcher").get(URL).content.decode()
     assert "not-on-roster" not in body and body.count('<td class="slot') == 21
+    assert body.count("16:00–24:00</span>") == 7 and "16:00–00:00" not in body  # each cell names its slot (phones)
 
 
 def _en(world, client_for, who: str, url: str = URL) -> str:
