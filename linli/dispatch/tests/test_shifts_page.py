@@ -44,7 +44,10 @@ def test_missing_days_are_shown_and_a_lead_fills_the_week(world, center, client_
     assert body.count('class="not-on-roster"') == 18
     assert "18 shifts of this week are not on the roster yet." in _en(world, client_for, "dispatcher")
     assert FILL not in body  # a call-taker reads the roster, a lead fills it
-    assert FILL in client_for("shift_lead").get(URL).content.decode()
+    lead_page = client_for("shift_lead").get(URL).content.decode()
+    assert FILL in lead_page
+    # elder mode hides whatever is marked secondary: the week's navigation must not be
+    assert 'class="button secondary"' not in lead_page and "Previous week" in _en(world, client_for, "shift_lead")
     data = {"area": area.pk, "week": f"{week:%Y-%m-%d}"}
     assert client_for("dispatcher").post(FILL, data).status_code == 403
     # another street's lead cannot fill street A's roster, nor ask for an area that is not a number
