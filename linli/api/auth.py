@@ -20,7 +20,7 @@ from linli.api.security import enter
 from linli.core import audit, context
 from linli.core.middleware import client_ip
 from linli.core.models import AuditRecord
-from linli.people import services as people
+from linli.people import services_care as care
 from linli.people.models import Resident
 
 router = Router(tags=["accounts"])
@@ -106,4 +106,4 @@ def my_data(request: HttpRequest, response: HttpResponse):
         )
     audit.record(AuditRecord.Action.SELF_EXPORT, resident)
     response["Cache-Control"] = "no-store"
-    return people.data_package(resident)
+    return care.data_package(resident)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.services import BINDING_RELATIONS
 from linli.core.codes import compact_code
-from linli.people.models import Label, Occupancy, Organization, Resident
+from linli.people.models import CareProfile, Label, Occupancy, Organization, Resident
 from linli.places.models import Area, House
 
 
@@ -122,7 +122,9 @@ class ResidentCreateForm(HouseInScopeMixin, ResidentForm):
 
 
 class RevealForm(forms.Form):
-    field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("Phone"))])
+    field = forms.ChoiceField(
+        choices=[("id_number", _("ID number")), ("phone", _("Phone")), ("care_profile", _("Care profile"))]
+    )
     purpose = forms.CharField(label=_("Purpose"), max_length=300, required=False)
 
 
@@ -189,3 +191,60 @@ class BindingDecisionForm(forms.Form):
         help_text=_("Needed only when the person is not registered at this house yet."),
     )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+def _care_text(label, name: str, help_text="", rows: int = 0) -> forms.CharField:
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput()
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=CareProfile.MAX_LENGTHS[name],
+        help_text=help_text,
+        widget=widget,
+    )
+
+
+class CareProfileForm(forms.Form):
+    """关爱档案. The key holder's phone is never put into the page: empty keeps the stored one."""
+
+    conditions = _care_text(
+        _("Known conditions"), "conditions", _("e.g. high blood pressure, diabetes, heart disease"), rows=2
+    )
+    medication = _care_text(_("Current medication"), "medication", _("Name and when it is taken."), rows=2)
+    allergies = _care_text(_("Allergies"), "allergies", _("Medicines or foods; write “none known” if so."))
+    mobility = forms.ChoiceField(
+        label=_("Mobility"), required=False, choices=[("", _("not recorded")), *CareProfile.Mobility.choices]
+    )
+    hearing_cognition = _care_text(
+        _("Hearing and understanding"),
+        "hearing_cognition",
+        _("e.g. hard of hearing, speak loudly; mild cognitive impairment"),
+    )
+    doctor = _care_text(_("Family doctor or clinic"), "doctor", _("Name, clinic and phone."))
+    key_holder_name = forms.CharField(
+        label=_("Spare key held by"),
+        max_length=50,
+        required=False,
+        help_text=_("Leave empty if nobody holds a spare key (this also removes the phone)."),
+    )
+    key_holder_relation = forms.CharField(label=_("Key holder's relation"), max_length=20, required=False)
+    key_holder_phone = forms.CharField(label=_("Key holder's phone"), max_length=20, required=False)
+    note = _care_text(_("Note"), "note", _("Anything else a call-taker or rescuer should know."), rows=3)
+
+    def __init__(self, *args, profile: CareProfile | None = None, **kwargs):
+        if profile is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                name: getattr(profile, name) for name in self.base_fields if name != "key_holder_phone"
+            }
+        super().__init__(*args, **kwargs)
+        self.profile = profile
+        masked = profile.key_holder_phone_masked if profile is not None else ""  # type: ignore[attr-defined]
+        if masked:
+            self.fields["key_holder_phone"].help_text = _("Leave empty to keep %(masked)s.") % {"masked": masked}
+
+    def service_data(self) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "key_holder_phone"}
+        phone = self.cleaned_data["key_holder_phone"].strip()
+        if phone:
+            data["key_holder_phone"] = phone
+        return data

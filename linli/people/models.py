@@ -334,3 +334,98 @@ class Organization(SealedMixin, LinliModel):
         if scope.estate_ids:
             q |= Q(pk__in=Estate.objects.filter(pk__in=scope.estate_ids).values("property_company_id"))
         return q
+
+
+def mask_care_text(value: str) -> str:
+    """What audit snapshots hold of a care profile's health text: a short keyed digest, never the words.
+
+    Equal text gives an equal digest, so a change still shows as a change in the audit log."""
+    return f"sealed#{crypto.blind_index(value)[:8]}" if value else ""
+
+
+class SealedUnindexed(Sealed):
+    """Encrypted at rest like Sealed, without a blind index: nobody searches by these values."""
+
+    def __set__(self, obj, value: str) -> None:
+        value = (value or "").strip()
+        obj.__dict__.setdefault("_sealed_plain", {})[self.name] = value
+        setattr(obj, self.enc, crypto.encrypt(value))
+
+
+def _sealed_column():
+    return models.TextField(blank=True, default="", editable=False)
+
+
+class CareProfile(SealedMixin, LinliModel):
+    """关爱档案: what a call-taker ringing back, and a rescuer at the door, need to know about a cared-for
+    resident. Health text and the key holder's phone are sensitive personal information (PIPL art. 28):
+    they are encrypted at rest and shown only where the resident's alarm or incident is handled, or after a
+    stated purpose on the resident's page."""
+
+    class Mobility(models.TextChoices):
+        INDEPENDENT = "independent", _("walks unaided")
+        AID = "aid", _("walks with an aid")
+        WHEELCHAIR = "wheelchair", _("uses a wheelchair")
+        BEDRIDDEN = "bedridden", _("bedridden")
+
+    # the longest text each sealed field takes (the form and the action check these)
+    MAX_LENGTHS = {
+        "conditions": 200,
+        "medication": 200,
+        "allergies": 100,
+        "hearing_cognition": 100,
+        "doctor": 100,
+        "note": 500,
+        "key_holder_phone": 20,
+    }
+    HEALTH_FIELDS = ("conditions", "medication", "allergies", "hearing_cognition", "doctor", "note")
+
+    resident = models.OneToOneField(
+        Resident, on_delete=models.CASCADE, related_name="care_profile", verbose_name=_("resident")
+    )
+    conditions_enc = _sealed_column()
+    conditions = SealedUnindexed(mask=mask_care_text)
+    medication_enc = _sealed_column()
+    medication = SealedUnindexed(mask=mask_care_text)
+    allergies_enc = _sealed_column()
+    allergies = SealedUnindexed(mask=mask_care_text)
+    mobility = models.CharField(_("mobility"), max_length=12, choices=Mobility.choices, blank=True)
+    hearing_cognition_enc = _sealed_column()
+    hearing_cognition = SealedUnindexed(mask=mask_care_text)
+    doctor_enc = _sealed_column()
+    doctor = SealedUnindexed(mask=mask_care_text)
+    note_enc = _sealed_column()
+    note = SealedUnindexed(mask=mask_care_text)
+    key_holder_name = models.CharField(_("key holder"), max_length=50, blank=True)
+    key_holder_relation = models.CharField(_("key holder's relation"), max_length=20, blank=True)
+    key_holder_phone_enc = _sealed_column()
+    key_holder_phone = SealedUnindexed(mask=crypto.mask_phone)
+
+    scope_permission_prefix = "people"
+    audit_exclude = (
+        "created_at",
+        "updated_at",
+        "conditions_enc",
+        "medication_enc",
+        "allergies_enc",
+        "hearing_cognition_enc",
+        "doctor_enc",
+        "note_enc",
+        "key_holder_phone_enc",
+    )
+
+    class Meta:
+        ordering = ["resident"]
+        verbose_name = _("care profile")
+        verbose_name_plural = _("care profiles")
+
+    def __str__(self) -> str:
+        return str(self.resident)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.mobility or self.key_holder_name or any(getattr(self, f) for f in self.HEALTH_FIELDS))
+
+    @classmethod
+    def scope_q(cls, scope) -> Q:
+        return Q(resident__in=Resident.objects.filter(Resident.scope_q(scope)))

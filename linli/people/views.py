@@ -23,8 +23,9 @@ from linli.accounts.http import AuthedHttpRequest
 from linli.accounts.models import BindingRequest
 from linli.core import audit
 from linli.core.models import AuditRecord
-from linli.people import forms
+from linli.people import forms, views_care
 from linli.people import services as people
+from linli.people import services_care as care
 from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
 from linli.people.selectors import resident_search_q
 from linli.places.models import House
@@ -144,6 +145,9 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "history": history_rows(history[:50]),
             "can_change": can_change,
             "can_reveal": user.has_linli_perm("people.reveal"),
+            "care": care.profile_of(resident),
+            "can_edit_care": can_change and user.has_linli_perm("people.reveal"),
+            "care_edit_url": views_care.care_edit_url(resident),
             "contact_form": forms.EmergencyContactForm(),
             "occupancy_form": forms.OccupancyForm(user=user),
         },
@@ -183,6 +187,8 @@ def resident_create(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 def resident_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _need(request, "people.change")
+    if request.GET.get("section") == "care":
+        return views_care.care_profile_edit(request, pk)
     resident = _resident(request, pk, "change")
     initial = {
         "name": resident.name,
@@ -216,6 +222,8 @@ def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse(_("Choose the ID number or the phone."), status=400)
     field = form.cleaned_data["field"]
+    if field == "care_profile":
+        return views_care.care_profile_reveal(request, resident, form.cleaned_data["purpose"])
     context = {"resident": resident, "field": field, "form": form}
     try:
         context["value"] = people.reveal(request.user, resident, field, form.cleaned_data["purpose"])
@@ -453,7 +461,7 @@ def my_data(request: AuthedHttpRequest) -> HttpResponse:
         if "resident" in request.user.role_codes:
             return redirect("people:binding-request")
         raise PermissionDenied
-    return render(request, "people/my_data.html", {"me": me, "data": people.data_package(me)})
+    return render(request, "people/my_data.html", {"me": me, "data": care.data_package(me)})
 
 
 @login_required
@@ -461,7 +469,7 @@ def my_data_download(request: AuthedHttpRequest) -> HttpResponse:
     me = _me(request)
     if me is None:
         raise PermissionDenied
-    package = people.data_package(me)
+    package = care.data_package(me)
     audit.record(AuditRecord.Action.SELF_EXPORT, me, purpose=_("own data downloaded by the resident"))
     body = json.dumps(package, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
