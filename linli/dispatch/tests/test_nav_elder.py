@@ -60,3 +60,13 @@ def test_everyones_profile_stays_reachable(world):
     assert [i["name"] for i in nav_for(user).more] == ["accounts:profile"]
     html = render(user, reverse("home"), elder=True)
     assert html.count("<details") == 1 and reverse("accounts:profile") in html.split("<details")[1]
+
+
+def test_every_page_uses_the_elder_menu(world, client_for):
+    # base.html includes web/_nav.html: a real page, as the dispatcher in elder mode, keeps 调度记录 under "More"
+    user = world.users["dispatcher"]
+    type(user).objects.filter(pk=user.pk).update(elder_mode=True)
+    html = client_for("dispatcher").get(reverse("dispatch:console")).content.decode()
+    nav = html[html.index('id="mainnav"') : html.index("</nav>", html.index('id="mainnav"'))]
+    assert '<details class="nav-more"' in nav
+    assert f'href="{reverse("dispatch:history")}"' in nav.split('<details class="nav-more"')[1]
