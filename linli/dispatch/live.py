@@ -115,7 +115,20 @@ def alarm_payload(alarm: Alarm, escalated_to: list[str] | None = None) -> dict:
         "incident": getattr(getattr(alarm, "incident", None), "pk", None),
         "escalated": alarm.escalated_at is not None,
         "escalated_to": escalated_to,
+        "care": care_flags(resident),
     }
+
+
+def care_flags(resident) -> dict | None:
+    """What the console list may know of the resident's care profile: that there is one, the mobility code and
+    whether someone holds a spare key. The health text itself never travels over the socket broadcast (one
+    message reaches every console of the area); the incident page shows it, over HTTP, within the user's scope."""
+    from linli.people.services_care import profile_of
+
+    profile = profile_of(resident)
+    if profile is None:
+        return None
+    return {"mobility": profile.mobility, "key": bool(profile.key_holder_name)}
 
 
 def with_escalations(alarms: list[Alarm]) -> list[Alarm]:
@@ -132,6 +145,7 @@ def with_escalations(alarms: list[Alarm]) -> list[Alarm]:
 CONSOLE_RELATED = (
     "device",
     "resident",
+    "resident__care_profile",
     "house__unit",
     "house__building",
     "house__estate",

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import Http404
@@ -77,6 +77,7 @@ def open_console_alarms(user):
         .select_related(
             "device",
             "resident",
+            "resident__care_profile",
             "house__unit",
             "house__building",
             "house__estate",
@@ -447,6 +448,7 @@ def my_incident(user) -> Incident | None:
         Incident.objects.filter(rescuer__user=user, status__in=OPEN_INCIDENT)
         .select_related(
             "resident",
+            "resident__care_profile",
             "house__building",
             "house__unit",
             "house__estate",
@@ -477,6 +479,8 @@ def rescuer_reveal(actor, incident_id: int, target: str, purpose: str) -> tuple[
         raise Http404
     if target == "resident":
         person: object = incident.resident
+    elif target == "keyholder":
+        person = _key_holder(incident)
     else:
         try:
             person = incident.resident.emergency_contacts.get(pk=int(target))
@@ -486,17 +490,80 @@ def rescuer_reveal(actor, incident_id: int, target: str, purpose: str) -> tuple[
     if len(purpose) < REVEAL_PURPOSE_MIN:
         message = _("State why you need the full number (at least %(n)d characters).")
         raise ValidationError({"purpose": message % {"n": REVEAL_PURPOSE_MIN}})
-    number = person.phone  # type: ignore[attr-defined]
+    field = "key_holder_phone" if target == "keyholder" else "phone"
+    number = getattr(person, field)
     if not number:
         raise Http404
     audit.record(
         audit.AuditRecord.Action.REVEAL,
         person,
         purpose=f"{purpose} (#{incident.pk})"[:300],
-        after={"field": "phone", "incident": incident.pk},
+        after={"field": field, "incident": incident.pk},
         user=actor,
     )
     return person, number
+
+
+# ---------------------------------------------------------------- the care profile on incidents
+
+
+def _key_holder(incident: Incident):
+    from linli.people.services_care import profile_of
+
+    profile = profile_of(incident.resident)
+    if profile is None or not profile.key_holder_name:
+        raise Http404
+    return profile
+
+
+def care_profile_for(actor, incident: Incident):
+    """The resident's care profile for an incident page the actor may see (the caller checked that), or None.
+
+    The first time an actor sees it on an incident, that is audited against the resident; reloads and the
+    pages' live refreshes are not recorded again."""
+    from linli.people.services_care import REVEALED, profile_of, record_view
+
+    resident = incident.resident
+    profile = profile_of(resident)
+    if profile is None or resident is None or actor is None:
+        return profile
+    seen = audit.AuditRecord.objects.filter(
+        action=audit.AuditRecord.Action.REVEAL,
+        object_type="people.resident",
+        object_id=str(resident.pk),
+        user_id=actor.pk,
+        after__field=REVEALED,
+        after__incident=incident.pk,
+    )
+    if not seen.exists():
+        record_view(
+            actor,
+            resident,
+            _("care profile shown on incident #%(n)d") % {"n": incident.pk},
+            incident=incident.pk,
+        )
+    return profile
+
+
+def reveal_key_holder(actor, incident: Incident, purpose: str) -> str:
+    """The spare key holder's full phone for a dispatcher on the incident (people.reveal, stated purpose)."""
+    if not actor.has_linli_perm("people.reveal"):
+        raise PermissionDenied(_("You do not have permission to reveal personal data."))
+    profile = _key_holder(incident)
+    purpose = (purpose or "").strip()
+    if len(purpose) < REVEAL_PURPOSE_MIN:
+        message = _("State why you need the full number (at least %(n)d characters).")
+        raise ValidationError({"purpose": message % {"n": REVEAL_PURPOSE_MIN}})
+    if not profile.key_holder_phone:
+        raise Http404
+    audit.record(
+        audit.AuditRecord.Action.REVEAL,
+        profile,
+        purpose=f"{purpose} (#{incident.pk})"[:300],
+        after={"field": "key_holder_phone", "incident": incident.pk},
+        user=actor,
+    )
+    return profile.key_holder_phone
 
 
 RESCUER_STEPS = {

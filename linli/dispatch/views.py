@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Field
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from linli.dispatch import recommend as rec
 from linli.dispatch.consumers import labelled
 from linli.dispatch.models import OPEN_INCIDENT, Incident, IncidentStatus, Rescuer
 from linli.iot.models import AlarmStatus, Telemetry
-from linli.people.models import EmergencyContact
+from linli.people.models import CareProfile, EmergencyContact
 
 CONSOLE = services.CONSOLE
 RESCUE = services.RESCUE
@@ -67,6 +68,7 @@ def console(request: AuthedHttpRequest) -> HttpResponse:
         "available": rescuers.filter(status=Rescuer.Status.AVAILABLE).count(),
         "busy": rescuers.exclude(status__in=(Rescuer.Status.AVAILABLE, Rescuer.Status.OFF_DUTY)).count(),
         "open_incidents": services.console_incidents(request.user).filter(status__in=OPEN_INCIDENT).count(),
+        "mobility_labels": {code: str(label) for code, label in CareProfile.Mobility.choices},
     }
     return render(request, "dispatch/console.html", context)
 
@@ -98,6 +100,7 @@ def _incident(request, pk: int) -> Incident:
             "alarm",
             "alarm__device",
             "resident",
+            "resident__care_profile",
             "house__building",
             "house__unit",
             "house__estate",
@@ -168,7 +171,8 @@ def _events(incident: Incident) -> list:
     return events
 
 
-def _person(incident: Incident) -> dict | None:
+def _person(incident: Incident, user) -> dict | None:
+    """The person on the card: labels, contacts and the care profile (its first showing to `user` audited)."""
     r = incident.resident
     if r is None:
         return None
@@ -179,6 +183,7 @@ def _person(incident: Incident) -> dict | None:
         "labels": labels,
         "living_alone": any(label.code == "living_alone" for label in labels),
         "contacts": list(r.emergency_contacts.all()),
+        "care": services.care_profile_for(user, incident),
     }
 
 
@@ -193,7 +198,7 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "incident": incident,
         "alarm": incident.alarm,
         "device": device,
-        "person": _person(incident),
+        "person": _person(incident, request.user),
         "place": services.place_text(incident),
         "chain": chain_of(incident),
         "events": _events(incident),
@@ -206,6 +211,11 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "callbacks": Incident.Callback.choices,
         "handovers": [c for c in Incident.HandoverTo.choices if c[0]],
         "can_reveal": request.user.has_linli_perm("people.reveal"),
+        "key_reveal_url": (
+            reverse("dispatch:incident-act", args=[incident.pk, "key-reveal"])
+            if request.user.has_linli_perm("people.reveal")
+            else ""
+        ),
         "can_dispatch": incident.status in (IncidentStatus.OPEN, IncidentStatus.CALLED_BACK),
         "now": timezone.now(),
         "alarm_open": incident.alarm.status in (AlarmStatus.ACTIVE, AlarmStatus.ACKNOWLEDGED),
@@ -239,7 +249,9 @@ def _int(value) -> int:
 @requires(CONSOLE)
 @require_POST
 def incident_act(request: AuthedHttpRequest, pk: int, action: str) -> HttpResponse:
-    _incident(request, pk)  # 404 out of scope
+    incident = _incident(request, pk)  # 404 out of scope
+    if action == "key-reveal":
+        return _key_reveal(request, incident)
     if action not in ACTIONS:
         return HttpResponse(_("Unknown action."), status=400)
     try:
@@ -268,6 +280,17 @@ def contact_reveal(request: AuthedHttpRequest, pk: int, contact_pk: int) -> Http
     return render(request, "dispatch/_reveal.html", {"value": value, "contact": contact})
 
 
+def _key_reveal(request: AuthedHttpRequest, incident: Incident) -> HttpResponse:
+    """The spare key holder's full phone, after the user states why (people.reveal, audited)."""
+    if not request.user.has_linli_perm("people.reveal"):
+        return HttpResponse(status=403)
+    try:
+        value = services.reveal_key_holder(request.user, incident, request.POST.get("purpose", ""))
+    except ValidationError as exc:
+        return render(request, "dispatch/_reveal.html", {"error": _errors(exc)})
+    return render(request, "dispatch/_reveal.html", {"value": value})
+
+
 # ---------------------------------------------------------------- the rescuer's phone
 
 
@@ -281,7 +304,7 @@ def rescue(request: AuthedHttpRequest) -> HttpResponse:
         "incident": incident,
         "chain": chain_of(incident) if incident else [],
         "handovers": [c for c in Incident.HandoverTo.choices if c[0]],
-        "person": _person(incident) if incident else None,
+        "person": _person(incident, request.user) if incident else None,
         "place": services.place_text(incident) if incident else "",
     }
     return render(request, "dispatch/rescue.html", context)
@@ -328,7 +351,8 @@ def _rescue_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         return render(request, "dispatch/_reveal.html", {"error": _errors(exc)}, status=400)
-    return render(request, "dispatch/_reveal.html", {"value": number, "call": True, "who": person})
+    who = getattr(person, "key_holder_name", None) or person
+    return render(request, "dispatch/_reveal.html", {"value": number, "call": True, "who": who})
 
 
 @requires(RESCUE)

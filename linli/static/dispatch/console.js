@@ -52,13 +52,21 @@
   showSound();
 
   // ---- the list
+  var mobilityLabels = JSON.parse(document.getElementById("mobility-labels").textContent);
+  // the care profile travels as flags only (mobility code, spare key); its text is on the incident page
+  function careTags(c) {
+    if (!c) return "";
+    var moving = c.mobility && c.mobility !== "independent" ? mobilityLabels[c.mobility] || c.mobility : t.tCare;
+    return ' <span class="tag care care-flag" data-mobility="' + esc(c.mobility) + '">' + esc(moving) + "</span>" +
+      (c.key ? ' <span class="tag care-key">' + esc(t.tCareKey) + "</span>" : "");
+  }
   function row(a) {
     var li = document.createElement("li");
     li.id = "alarm-" + a.id;
     li.className = "alarm sev-" + a.severity + (a.claimed_by ? " claimed" : "");
     var who = a.resident ? esc(a.resident) + (a.age != null ? " · " + esc(a.age) + " " + esc(t.tYears) : "") : esc(a.device);
     var html = '<div class="what"><span class="sev sev-' + esc(a.severity) + '">' + esc(a.severity_label) + "</span> " +
-      "<strong>" + esc(a.type_label) + "</strong> · " + who +
+      "<strong>" + esc(a.type_label) + "</strong> · " + who + careTags(a.care) +
       '<div class="meta"><span class="place">' + esc(a.place || a.house || a.grid) + "</span><span>" + esc(a.street) + "</span>" +
       '<span class="mono">' + esc(a.device) + "</span>" +
       '<time datetime="' + esc(a.raised_at) + '">' + esc(t.tReceived) + " " + esc(time(a.raised_at)) + "</time>" +
