@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.models import LinliModel
@@ -80,7 +81,7 @@ class Shift(LinliModel):
         indexes = [models.Index(fields=["area", "starts_at", "ends_at"], name="shift_area_time")]
 
     def __str__(self) -> str:
-        return f"{self.get_name_display()} {self.starts_at:%Y-%m-%d} {self.crew}"
+        return f"{self.get_name_display()} {timezone.localtime(self.starts_at):%Y-%m-%d} {self.crew}"
 
     @classmethod
     def scope_q(cls, scope) -> Q:

@@ -21,10 +21,12 @@ several runs line up, and generating the same days again changes nothing (one Sh
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
@@ -33,6 +35,8 @@ from linli.dispatch.models import OPEN_INCIDENT, Crew, Handover, Incident, Rescu
 from linli.dispatch.services import console_alarms
 from linli.iot.models import AlarmStatus
 from linli.places.models import Area
+
+logger = logging.getLogger("linli.dispatch")
 
 TZ = ZoneInfo("Asia/Shanghai")
 # (name, start hour) in the order the shifts come in a calendar day
@@ -113,6 +117,25 @@ def make_roster(area: Area, start: dt.date, days: int, *, user: User | None = No
                 after={"area": area.pk, "start": start.isoformat(), "days": days, "created": len(new)},
             )
     return RosterResult(created=len(new), existing=len(have), crews=crews)
+
+
+ROSTER_AHEAD_DAYS = 14
+
+
+def extend_rosters(today: dt.date | None = None, days: int = ROSTER_AHEAD_DAYS) -> dict[str, int]:
+    """The daily job: keep every dispatch center's roster filled `days` ahead from today (areas that have
+    their three crews; shifts a lead edited stay as they are). Returns created shifts by area code."""
+    today = today or timezone.localdate()
+    done: dict[str, int] = {}
+    for area in Area.objects.filter(pk__in=Crew.objects.values("area")).order_by("code"):
+        try:
+            result = make_roster(area, today, days)
+        except ValueError as exc:  # not three crews: the lead has to sort the crews out first
+            logger.warning("roster of %s not extended: %s", area.code, exc)
+            continue
+        if result.created:
+            done[area.code] = result.created
+    return done
 
 
 # ----------------------------------------------------------------------------- who is on duty

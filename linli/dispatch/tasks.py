@@ -50,6 +50,17 @@ def escalate_alarm_due(alarm_id: int) -> int | None:
     return run_escalation()
 
 
+@db_periodic_task(crontab(hour="3", minute="20"))
+def extend_rosters() -> dict[str, int]:
+    """Every night: keep each dispatch center's three-shift roster filled two weeks ahead."""
+    from linli.dispatch import roster
+
+    done = roster.extend_rosters()
+    if done:
+        logger.info("rosters extended: %s", done)
+    return done
+
+
 def schedule_escalation(alarm_id: int) -> None:
     from django.conf import settings
 

@@ -136,3 +136,23 @@ def test_a_rescuer_is_named_by_their_display_name(world):
     type(user).objects.filter(pk=user.pk).update(display_name="")
     rescuer.user.refresh_from_db()
     assert str(rescuer) == user.username
+
+
+def test_the_nightly_job_keeps_rosters_two_weeks_ahead(world):
+    c1, _c2, _c3 = _crews(world)
+    today = dt.date(2026, 10, 1)
+    assert roster.extend_rosters(today) == {world.areas["A"].code: 14 * 3}
+    assert roster.extend_rosters(today) == {}  # idempotent
+    assert roster.extend_rosters(today + dt.timedelta(days=1)) == {world.areas["A"].code: 3}
+    last = Shift.objects.filter(area=world.areas["A"]).order_by("-starts_at").first()
+    assert last.ends_at.astimezone(SH).date() == today + dt.timedelta(days=15)
+    # an area without its three crews is left alone (and logged), the others still extended
+    Crew.objects.create(area=world.areas["B"], name="Only crew")
+    assert list(roster.extend_rosters(today + dt.timedelta(days=2))) == [world.areas["A"].code]
+
+
+def test_a_shift_is_named_by_its_beijing_date(world):
+    c1, _c2, _c3 = _crews(world)
+    roster.make_roster(world.areas["A"], dt.date(2026, 10, 1), 1)
+    night = Shift.objects.filter(area=world.areas["A"]).order_by("starts_at").first()
+    assert "2026-10-01" in str(night)  # 00:00 Beijing time is 16:00 UTC the day before
