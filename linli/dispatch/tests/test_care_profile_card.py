@@ -173,3 +173,16 @@ def test_the_rescuer_sees_the_profile_and_calls_the_key_holder_after_an_audited_
     # another rescuer: not their incident
     assert client_for("rescuer_b").post(url, {"target": "keyholder", "purpose": "Rescue call"}).status_code == 404
     assert "高血压" not in client_for("rescuer_b").get("/dispatch/rescue/").content.decode()
+
+
+def test_the_demo_gives_every_watched_resident_a_profile_once(world):
+    from linli.core.generate.care_profiles import ensure_demo_care_profiles
+    from linli.dispatch.tests.factories import make_device
+
+    watched = {make_device(world, grid).resident_id for grid in ("A1-1", "A2-1")}
+    make_device(world, "B1-1")  # another street
+    assert ensure_demo_care_profiles(world.areas["A"]) == 2
+    profiles = CareProfile.objects.filter(resident_id__in=watched)
+    assert profiles.count() == 2 and all(p.conditions and p.doctor for p in profiles)
+    assert not CareProfile.objects.filter(resident=world.resident_in("B1-1")).exists()
+    assert ensure_demo_care_profiles(world.areas["A"]) == 0  # idempotent

@@ -14,6 +14,7 @@ from django.utils.module_loading import autodiscover_modules
 from huey.consumer import Consumer
 
 from linli.core.generate.accounts import ensure_demo_accounts, join_demo_units
+from linli.core.generate.care_profiles import ensure_demo_care_profiles
 from linli.core.generate.live import open_demo_cases
 from linli.core.generate.plan import DEFAULT_DISTRICT
 from linli.core.generate.run import generate
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         self._ensure_cases(street)
         self._ensure_iot(street)
         self._ensure_dispatch_history(street)
+        ensure_demo_care_profiles(street)
         url = f"http://{host}:{port}/"
         self.stdout.write("")
         self.stdout.write(f"Linli demo at {url}  — password for every account: {settings.DEMO_PASSWORD}")
