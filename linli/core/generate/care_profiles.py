@@ -17,7 +17,15 @@ from linli.people.models import CareProfile, Resident
 from linli.places.models import Area
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-GIVEN = ["阿姨", "师傅", "大姐", "大哥", "秀梅", "建华", "丽娟", "志刚"]
+# who holds the spare key, and how they are called: neighbours by 阿姨/师傅, family by a given name
+KEY_HOLDERS = [
+    ("邻居", ["阿姨", "师傅", "大姐"]),
+    ("邻居", ["阿姨", "师傅", "大姐"]),
+    ("楼门长", ["阿姨", "师傅"]),
+    ("女儿", ["秀梅", "丽娟", "海燕", "晓红"]),
+    ("儿子", ["建华", "志刚", "立新", "海涛"]),
+    ("侄女", ["春燕", "小红"]),
+]
 
 # condition → what is usually taken for it
 CONDITIONS = [
@@ -47,7 +55,6 @@ HEARING = [""] * 5 + [
     "视力差，看不清来电号码",
     "阿尔茨海默病早期，可能说不清自己的住址",
 ]
-KEY_RELATIONS = ["邻居", "邻居", "女儿", "儿子", "楼长", "侄女"]
 NOTES = [""] * 4 + [
     "女儿在外地，每周日来电",
     "每天上午去社区老年食堂",
@@ -66,10 +73,14 @@ def _profile(resident: Resident, street: Area) -> CareProfile:
     profile.allergies = rng.choice(ALLERGIES)
     profile.mobility = rng.choices([m for m, _ in MOBILITY], weights=[w for _, w in MOBILITY])[0]
     profile.hearing_cognition = rng.choice(HEARING)
-    profile.doctor = f"{street.name}社区卫生服务中心 {rng.choice(SURNAMES)}医生（家庭医生签约）"
+    center = street.name.removesuffix("道")  # 劝业场街道 → 劝业场街社区卫生服务中心
+    profile.doctor = f"{center}社区卫生服务中心 {rng.choice(SURNAMES)}医生（家庭医生签约）"
     if rng.random() < 0.7:
-        profile.key_holder_name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        profile.key_holder_relation = rng.choice(KEY_RELATIONS)
+        relation, names = rng.choice(KEY_HOLDERS)
+        family = relation in ("女儿", "儿子") and resident.name
+        surname = resident.name[0] if family else rng.choice(SURNAMES)
+        profile.key_holder_name = surname + rng.choice(names)
+        profile.key_holder_relation = relation
         profile.key_holder_phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
     profile.note = rng.choice(NOTES)
     return profile
@@ -82,7 +93,7 @@ def ensure_demo_care_profiles(street: Area) -> int:
     residents = (
         Resident.objects.filter(pk__in=watched, care_profile__isnull=True, status=Resident.Status.ACTIVE)
         .order_by("pk")
-        .only("pk")
+        .only("pk", "name")
     )
     profiles = [_profile(r, street) for r in residents]
     CareProfile.objects.bulk_create(profiles, batch_size=500)
