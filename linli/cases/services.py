@@ -40,6 +40,8 @@ from linli.core import audit
 from linli.core.services import require_perm
 from linli.places.models import Area, House
 
+logger = logging.getLogger("linli.cases")
+
 log = logging.getLogger(__name__)
 
 NEXT_LEVEL = {"grid": "community", "community": "street", "street": "district", "district": "city"}
@@ -355,7 +357,15 @@ def open_from_machine(
     )
     case = create_case(None, report)
     if unit is not None:
-        case = dispatch_by_system(case, unit, str(AUTO_DISPATCH_NOTE))
+        try:
+            with transaction.atomic():
+                case = dispatch_by_system(case, unit, str(AUTO_DISPATCH_NOTE))
+        except Exception:  # the case stays, on the dispatch desk: tell the dispatchers as for any new case
+            logger.exception("could not dispatch machine case %s to unit %s", case.pk, unit.pk)
+            waiting = case
+            transaction.on_commit(
+                lambda: _notify(supervisors_of(waiting), "new_case", gettext_lazy("New case to dispatch"), waiting)
+            )
     return case, True
 
 
@@ -376,7 +386,7 @@ def dispatch_by_system(case: WorkOrder, unit: HandlingUnit, note: str) -> WorkOr
 def machine_recovered(case_pk: int, note: str) -> str:
     """The machine behind a case reports the problem gone (a device back online, its battery charged).
 
-    A case nobody has started is finished by the system with `note`: dispatched, it is started and resolved;
+    A case no person has acted on is finished by the system with `note`: dispatched, it is started and resolved;
     still on the dispatch desk (no unit yet), it is closed as not accepted, since nobody is there to resolve it.
     A case somebody works on (or has returned, or suspended) only gets `note` on its timeline, and its
     handler (else its unit, else the dispatchers) is told. A finished case is left alone.
@@ -384,7 +394,9 @@ def machine_recovered(case_pk: int, note: str) -> str:
     case = WorkOrder.objects.select_for_update(of=("self",)).filter(pk=case_pk).first()
     if case is None or case.status not in workflow.OPEN_STATUSES:
         return ""
-    if case.status in NOT_STARTED:
+    # a person who acted on it (reopened it, returned it, re-dispatched it, wrote on it) decides, not the system
+    touched = case.events.filter(actor__isnull=False).exists()
+    if case.status in NOT_STARTED and not touched:
         try:
             with transaction.atomic():
                 if case.status == Status.DISPATCHED:

@@ -264,3 +264,42 @@ def test_a_returned_order_is_noted_and_the_desk_told(iot, django_capture_on_comm
     told = Notification.objects.filter(kind="progress", object_id=str(case.pk)).values_list("user__username", flat=True)
     assert "street" in set(told) or "dispatcher" in set(told)
     assert "property" not in set(told)
+
+
+def test_a_case_a_person_reopened_is_only_noted_when_the_device_recovers(iot):
+    # the device keeps failing: the street reopens the order the system resolved; the next recovery must not
+    # resolve it again behind the unit's back
+    w = iot.world
+    now = timezone.now()
+    pk = go_offline(iot.smoke, now).work_order_id
+    come_back(iot.smoke, now + dt.timedelta(minutes=2))
+    assert WorkOrder.objects.get(pk=pk).status == Status.RESOLVED
+    services.act(w.users["street"], pk, "reopen", note="设备反复掉线，请更换设备")
+    assert go_offline(iot.smoke, now + dt.timedelta(hours=3)).work_order_id == pk
+    come_back(iot.smoke, now + dt.timedelta(hours=3, minutes=2))
+    case = WorkOrder.objects.get(pk=pk)
+    assert case.status == Status.DISPATCHED
+    assert case.events.order_by("-at", "-pk").first().action == "comment"
+
+
+def test_a_case_the_unit_returned_and_the_desk_sent_on_is_only_noted(iot):
+    w = iot.world
+    now = timezone.now()
+    pk = go_offline(iot.smoke, now).work_order_id
+    services.act(w.users["property"], pk, "return", note="不是我们维保的设备")
+    services.act(w.users["street"], pk, "dispatch", unit=w.units["p1-property"], note="请再看看")
+    come_back(iot.smoke, now + dt.timedelta(minutes=2))
+    assert WorkOrder.objects.get(pk=pk).status == Status.DISPATCHED
+
+
+def test_a_failed_system_dispatch_leaves_the_order_on_the_desk(iot, monkeypatch, django_capture_on_commit_callbacks):
+    # the order is kept and the dispatchers are told, as for any new case
+    def broken(*args, **kwargs):
+        raise RuntimeError("dispatch failed")
+
+    monkeypatch.setattr(services, "dispatch_by_system", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        alarm = go_offline(iot.smoke, timezone.now())
+    case = WorkOrder.objects.get(pk=alarm.work_order_id)
+    assert case.status == Status.SUBMITTED and case.lead_unit_id is None
+    assert Notification.objects.filter(kind="new_case", object_id=str(case.pk)).exists()
