@@ -538,10 +538,10 @@ def _house_term_q(term: str) -> Q:
     """One typed word: code digits (12 or more, dashes allowed), "2-40…" (unit-room, as typed so far), the start
     of a room number, or address text (building, its address, estate)."""
     digits = term.replace("-", "")
-    if digits.isdigit() and len(digits) >= 12:
+    if digits.isascii() and digits.isdigit() and len(digits) >= 12:
         return Q(code__startswith=digits)
     unit, sep, room = term.partition("-")
-    if sep and unit.isdigit() and len(unit) <= 4:
+    if sep and unit.isascii() and unit.isdigit() and len(unit) <= 4:  # "²".isdigit(), but int("²") fails
         return Q(unit__number=int(unit), room__startswith=room) | Q(room__startswith=term)
     return (
         Q(building__name__icontains=term)

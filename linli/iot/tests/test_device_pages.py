@@ -152,6 +152,7 @@ def test_house_lookup_by_address_words_or_code_within_scope(world, client_for):
     assert prop.get(url, {"q": ""}).json() == {"results": []}
     assert prop.get(url, {"q": "%' OR 1=1 --"}).json() == {"results": []}
     assert prop.get(url, {"q": "x" * 500}).status_code == 200
+    assert prop.get(url, {"q": "²-1"}).json() == {"results": []}  # a digit to str.isdigit, not to int()
     # only for people who register devices
     assert client_for("community").get(url, {"q": "1号楼"}).status_code == 403
     assert Client().get(url, {"q": "1号楼"}).status_code == 302
