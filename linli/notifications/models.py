@@ -32,7 +32,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="inbox_unread")]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="inbox_unread"),
+            # the notifications about one object: the dispatch console looks up each escalated alarm's
+            models.Index(fields=["object_type", "object_id", "kind"], name="notification_object"),
+        ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 
