@@ -13,8 +13,19 @@ USING gin (linli_bigrams(title || ' ' || description))
 """
 
 
+# an interrupted CONCURRENTLY build leaves an INVALID index that IF NOT EXISTS would keep: drop it first
+DROP_INVALID = """
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE c.relname = 'wo_words' AND NOT i.indisvalid
+"""
+
+
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cur:
+            cur.execute(DROP_INVALID)
+            if cur.fetchone():
+                cur.execute("DROP INDEX CONCURRENTLY wo_words")
         schema_editor.execute(INDEX)
 
 
