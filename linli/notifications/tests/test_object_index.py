@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_notifications_of_an_object_are_read_through_the_object_index(world):
-    qs = Notification.objects.filter(kind="escalated", object_type="iot.alarm", object_id__in=["1", "2"])
+    qs = Notification.objects.filter(kind="escalated", object_type="iot.alarm", object_id__in=["1", "2"]).order_by()
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
