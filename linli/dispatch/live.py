@@ -142,25 +142,11 @@ def with_escalations(alarms: list[Alarm]) -> list[Alarm]:
     return alarms
 
 
-CONSOLE_RELATED = (
-    "device",
-    "resident",
-    "resident__care_profile",
-    "house__unit",
-    "house__building",
-    "house__estate",
-    "estate",
-    "grid",
-    "community",
-    "street",
-    "claimed_by",
-    "incident",
-)
-
-
 def console_rows(alarm_ids) -> list[Alarm]:
+    from linli.dispatch import services
+
     return with_escalations(
-        list(Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(*CONSOLE_RELATED))
+        list(Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(*services.CONSOLE_RELATED))
     )
 
 

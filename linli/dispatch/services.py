@@ -70,24 +70,28 @@ def console_rescuers(user):
     return Rescuer.objects.for_user(user, "console")
 
 
+# what an alarm card shows, joined in the one query of the console's list and of a live push
+CONSOLE_RELATED = (
+    "device",
+    "resident",
+    "resident__care_profile",
+    "house__unit",
+    "house__building",
+    "house__estate",
+    "estate",
+    "grid",
+    "community",
+    "street",
+    "claimed_by",
+    "incident",
+)
+
+
 def open_console_alarms(user):
     return (
         console_alarms(user)
         .filter(status__in=(AlarmStatus.ACTIVE, AlarmStatus.ACKNOWLEDGED))
-        .select_related(
-            "device",
-            "resident",
-            "resident__care_profile",
-            "house__unit",
-            "house__building",
-            "house__estate",
-            "estate",
-            "grid",
-            "community",
-            "street",
-            "claimed_by",
-            "incident",
-        )
+        .select_related(*CONSOLE_RELATED)
     )
 
 
