@@ -36,6 +36,8 @@ def labelled(payload: dict, language: str | None) -> dict:
 
 
 class _Pushed(AsyncJsonWebsocketConsumer):
+    """What the dispatch sockets share: joining and leaving their groups, answering pings, incident pushes."""
+
     groups_joined: list[str]
 
     async def join(self, groups: list[str]) -> None:
@@ -103,9 +105,7 @@ class RescueConsumer(_Pushed):
         return _active(user) and user.has_linli_perm(services.RESCUE)
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
-    groups_joined: list[str]
-
+class ConsoleConsumer(_Pushed):
     async def connect(self) -> None:
         self.groups_joined = []
         live.remember_socket_loop()
@@ -115,9 +115,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.language = language
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined = groups
+        await self.join(groups)
         await self.accept()
         await self.send_json({"type": "hello", "groups": len(groups)})
 
@@ -129,14 +127,6 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             return False, [], ""
         groups = live.groups_for_scope(user.scope_for("dispatch.console"))
         return bool(groups), groups, getattr(user, "language", "") or ""
-
-    async def disconnect(self, code) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
 
     async def alarm_changed(self, message: dict) -> None:
         await self.send_json(
