@@ -9,7 +9,8 @@ class DispatchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from linli.dispatch import live
+        from linli.dispatch import escalation_inbox, live
         from linli.iot.signals import alarm_changed
 
         alarm_changed.connect(live.on_alarm_changed, dispatch_uid="dispatch-console-push")
+        alarm_changed.connect(escalation_inbox.on_alarm_changed, dispatch_uid="dispatch-escalation-inbox")
