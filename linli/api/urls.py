@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from linli.api.errors import status_response
 from linli.api.main import api
@@ -42,6 +43,7 @@ def _wrap(patterns: list) -> list:
     return patterns
 
 
+@csrf_exempt  # a POST to no endpoint is a JSON 404, not the CSRF middleware's HTML 403 (it changes nothing)
 def not_found(request: HttpRequest, rest: str = ""):
     return json_errors(lambda r: status_response(404))(request)
 

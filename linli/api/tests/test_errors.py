@@ -19,6 +19,16 @@ def test_unknown_paths_and_ids_are_json_404(world, api):
     assert_error(ApiClient().get("/no-such-thing"), 404, "not_found")
 
 
+def test_a_post_to_no_endpoint_is_json_404_not_a_csrf_page(world):
+    # a device posting to a channel that does not exist ("event" for "events") gets the API's JSON, not
+    # Django's HTML 403 of the CSRF check
+    from django.test import Client
+
+    strict = ApiClient(client=Client(enforce_csrf_checks=True))
+    assert_error(strict.post("/devices/BR-1/event", {"msg_id": "1"}), 404, "not_found")
+    assert_error(strict.post("/no-such-thing", {}), 404, "not_found")
+
+
 def test_wrong_method_is_json_405_with_allow(world, api):
     r = api("grid").call("delete", f"/residents/{world.resident_in('A1-1').pk}")
     assert_error(r, 405, "method_not_allowed")
