@@ -383,11 +383,25 @@ def dispatch_by_system(case: WorkOrder, unit: HandlingUnit, note: str) -> WorkOr
 
 
 @transaction.atomic
+def _settle_requests(case: WorkOrder) -> None:
+    """Mark read the unread notifications that ask someone to take up `case` (a new case, an assignment):
+    the system finished it, so nobody should still be told to act on it."""
+    from linli.notifications.models import Notification
+
+    Notification.objects.filter(
+        object_type=WorkOrder._meta.label_lower,
+        object_id=str(case.pk),
+        kind__in=(Notification.Kind.ASSIGNED, Notification.Kind.NEW_CASE),
+        read_at__isnull=True,
+    ).update(read_at=timezone.now())
+
+
 def machine_recovered(case_pk: int, note: str) -> str:
     """The machine behind a case reports the problem gone (a device back online, its battery charged).
 
     A case no person has acted on is finished by the system with `note`: dispatched, it is started and resolved;
     still on the dispatch desk (no unit yet), it is closed as not accepted, since nobody is there to resolve it.
+    Finished so, the unread "new case" and "assigned" notifications of the case are marked read.
     A case somebody works on (or has returned, or suspended) only gets `note` on its timeline, and its
     handler (else its unit, else the dispatchers) is told. A finished case is left alone.
     Returns "resolved", "rejected", "noted" or "" (nothing done)."""
@@ -402,9 +416,12 @@ def machine_recovered(case_pk: int, note: str) -> str:
                 if case.status == Status.DISPATCHED:
                     act(None, case.pk, "start")
                     act(None, case.pk, "resolve", note=note)
-                    return "resolved"
-                act(None, case.pk, "reject", note=note)
-                return "rejected"
+                    outcome = "resolved"
+                else:
+                    act(None, case.pk, "reject", note=note)
+                    outcome = "rejected"
+                _settle_requests(case)
+                return outcome
         except (workflow.TransitionError, ValidationError):
             pass  # e.g. assisting units still at work: they decide, like anyone who started
     act(None, case.pk, "comment", note=note)

@@ -7,14 +7,18 @@ an action is decided by the workflow (state) and services (permission, unit, sco
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, CharField, F, Prefetch, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,10 +26,19 @@ from django.views.decorators.http import require_POST
 from linli.accounts.http import AuthedHttpRequest
 from linli.cases import services, workflow
 from linli.cases.forms import ActionForm, leaf_categories, units_for
-from linli.cases.models import CaseAttachment, CoHandler, HandlingUnit, Status, WorkOrder, unit_ids_of
+from linli.cases.models import (
+    FINISHED_STATUSES,
+    CaseAttachment,
+    CoHandler,
+    HandlingUnit,
+    Status,
+    WorkOrder,
+    unit_ids_of,
+)
 
 TASKS_PAGE_SIZE = 25
 OWN_REPORTS_LIMIT = 20
+FINISHED_DAYS = 30
 TASK_STATUSES = (Status.DISPATCHED, Status.IN_PROGRESS)
 OWN_WAITING_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
 
@@ -259,11 +272,31 @@ def _role_annotation(unit_ids: list[int]):
 @login_required
 def tasks(request: AuthedHttpRequest) -> HttpResponse:
     """The cases my units lead or assist on, by deadline (overdue first); suspended ones apart; my own reports
-    still waiting for a dispatcher."""
+    still waiting for a dispatcher. With ?show=finished: what my units finished in the last FINISHED_DAYS days,
+    latest first, so a case the system resolved (the device recovered) can still be found."""
     user = request.user
     if not user.has_linli_perm("cases.handle"):
         raise PermissionDenied
     unit_ids = unit_ids_of(user) or [0]
+    show = "finished" if request.GET.get("show") == "finished" else "open"
+    context = {"show": show, "has_units": bool(unit_ids_of(user)), "finished_days": FINISHED_DAYS}
+    if show == "finished":
+        # an assisting unit whose part is done still counts: it worked on the case
+        mine = Q(lead_unit_id__in=unit_ids) | Q(
+            pk__in=CoHandler.objects.filter(unit_id__in=unit_ids).values("work_order_id")
+        )
+        since = timezone.now() - dt.timedelta(days=FINISHED_DAYS)
+        finished = (
+            _visible(user)
+            .filter(mine, status__in=FINISHED_STATUSES)
+            .annotate(finished_at=Coalesce("resolved_at", "closed_at"), my_role=_role_annotation(unit_ids))
+            .filter(finished_at__gte=since)
+            .select_related("category", "grid", "community", "lead_unit")
+            .order_by("-finished_at", "-pk")
+        )
+        context["page"] = Paginator(finished, TASKS_PAGE_SIZE).get_page(request.GET.get("page"))
+        context["query"] = "show=finished"
+        return render(request, "cases/tasks.html", context)
     mine = Q(lead_unit_id__in=unit_ids) | Q(
         pk__in=CoHandler.objects.filter(unit_id__in=unit_ids, done_at__isnull=True).values("work_order_id")
     )
@@ -274,25 +307,16 @@ def tasks(request: AuthedHttpRequest) -> HttpResponse:
         .annotate(my_role=_role_annotation(unit_ids))
     )
     active = base.filter(status__in=TASK_STATUSES).order_by(F("resolve_due").asc(nulls_last=True), "submitted_at", "pk")
-    page = Paginator(active, TASKS_PAGE_SIZE).get_page(request.GET.get("page"))
-    suspended = list(base.filter(status=Status.SUSPENDED).order_by("suspended_at", "pk")[:TASKS_PAGE_SIZE])
-    own = list(
+    context["page"] = Paginator(active, TASKS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context["suspended"] = list(base.filter(status=Status.SUSPENDED).order_by("suspended_at", "pk")[:TASKS_PAGE_SIZE])
+    context["own"] = list(
         _visible(user)
         .filter(reporter=user, status__in=OWN_WAITING_STATUSES)
         .select_related("category", "grid", "community", "lead_unit")
         .order_by("submitted_at", "pk")[:OWN_REPORTS_LIMIT]
     )
-    return render(
-        request,
-        "cases/tasks.html",
-        {
-            "page": page,
-            "suspended": suspended,
-            "own": own,
-            "has_units": bool(unit_ids_of(user)),
-            "next": request.get_full_path(),
-        },
-    )
+    context["next"] = request.get_full_path()
+    return render(request, "cases/tasks.html", context)
 
 
 urlpatterns = [
