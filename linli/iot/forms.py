@@ -231,16 +231,39 @@ class RuleForm(forms.Form):
         return value
 
 
+# one example of the parameters of each rule kind, shown under the parameters box (the rule engine checks them)
+PARAM_EXAMPLES: dict[str, dict] = {
+    Rule.Kind.EVENT: {"event": "sos"},
+    Rule.Kind.THRESHOLD: {"value": "heart_rate", "min": 40, "max": 140, "for_seconds": 60},
+    Rule.Kind.INACTIVITY: {"hours": 12, "night_hours": 16, "night": "22:00-07:00"},
+    Rule.Kind.METER_IDLE: {"value": "water_total", "hours": 24},
+    Rule.Kind.OFFLINE: {"minutes": 60},
+    Rule.Kind.LOW_BATTERY: {"below": 20},
+}
+
+
+def params_example(kind: str) -> str:
+    return json.dumps(PARAM_EXAMPLES.get(kind, {}), ensure_ascii=False)
+
+
 class OverrideForm(RuleForm):
-    """A device's own version of one of its type's rules."""
+    """A device's own version of one of its type's rules: which device, rule and alarm first, then the rule."""
 
     device_code = forms.CharField(label=_("Device code"), max_length=64)
     kind = forms.ChoiceField(label=_("Rule"), choices=Rule.Kind.choices)
     alarm_type = forms.ChoiceField(label=_("Alarm"), choices=AlarmType.choices)
 
+    field_order = ["device_code", "kind", "alarm_type", "severity", "params", "enabled", "note"]
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        kind = self.data.get("kind") if self.is_bound else self.initial.get("kind")
+        kind = kind if kind in PARAM_EXAMPLES else Rule.Kind.EVENT
+        self.fields["params"].help_text = _("e.g. %(example)s for this rule.") % {"example": params_example(kind)}
+        self.fields["kind"].widget.attrs["data-param-examples"] = json.dumps(
+            {str(k): params_example(k) for k in PARAM_EXAMPLES}, ensure_ascii=False
+        )
 
     def clean_device_code(self):
         code = self.cleaned_data["device_code"].strip()

@@ -325,6 +325,11 @@ def _rule_engine():
 
 @requires("iot.manage")
 def rule_list(request: AuthedHttpRequest):
+    return _rule_list_page(request, forms.OverrideForm(user=request.user, initial={"enabled": True, "params": "{}"}))
+
+
+def _rule_list_page(request: AuthedHttpRequest, override_form: forms.OverrideForm, status: int = 200):
+    """The rules page; a refused override comes back bound, open, with its errors next to the fields."""
     user = request.user
     defaults = Rule.objects.filter(device__isnull=True).order_by("device_kind", "kind", "alarm_type")
     overrides = (
@@ -339,9 +344,10 @@ def rule_list(request: AuthedHttpRequest):
             "defaults": _with_json(defaults),
             "overrides": _with_json(overrides[:500]),
             "platform": _platform_manager(user),
-            "override_form": forms.OverrideForm(user=user, initial={"enabled": True, "params": "{}"}),
+            "override_form": override_form,
             "import_form": forms.RulesImportForm(),
         },
+        status=status,
     )
 
 
@@ -419,11 +425,7 @@ def rule_override(request: AuthedHttpRequest):
         else:
             messages.success(request, _("Override for %(code)s saved.") % {"code": device.code})
             return redirect("iot:rules")
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else str(error))
-    return redirect("iot:rules")
+    return _rule_list_page(request, form, status=400)
 
 
 @require_POST
