@@ -164,9 +164,16 @@ def device_detail(request: AuthedHttpRequest, pk: int):
     )
 
 
+def _wall_clock_ms(at: dt.datetime) -> int:
+    """Milliseconds since the epoch of the local wall-clock time of `at`, read as UTC."""
+    return int(timezone.localtime(at).replace(tzinfo=dt.UTC).timestamp() * 1000)
+
+
 def _chart(device: Device) -> dict | None:
     """The device's numeric readings over the last 24 hours, one series per known value (at most three):
-    {"series": [{"key", "label", "unit", "points": [[epoch ms, value], …]}]}, or None without any."""
+    {"series": [{"key", "label", "unit", "points": [[ms, value], …]}]}, or None without any. The times are
+    the site's wall clock (settings.TIME_ZONE, Beijing time) written as if it were UTC: the chart shows them
+    with useUTC, so its axis reads like the rest of the page whatever the browser's own clock is."""
     since = timezone.now() - dt.timedelta(hours=CHART_HOURS)
     rows = (
         Telemetry.objects.filter(device=device, received_at__gte=since)
@@ -178,7 +185,7 @@ def _chart(device: Device) -> dict | None:
         for key in display.CHARTED:
             v = (values or {}).get(key)
             if isinstance(v, int | float) and not isinstance(v, bool):
-                points.setdefault(key, []).append([int(at.timestamp() * 1000), v])
+                points.setdefault(key, []).append([_wall_clock_ms(at), v])
     keys = [k for k in display.CHARTED if len(points.get(k, ())) >= 2][:3]
     if not keys:
         return None
