@@ -15,6 +15,24 @@ from linli.places.models import Area, Estate
 
 ROLE_ORDER = list(DEFAULT_ROLES)  # the roles of DESIGN.md section 1, in its order
 
+# The people behind the demo accounts (the username stays the role's code). A role word as a name reads like a
+# label on the pages: "推荐：救援员", "值班长: 值班长". The resident account keeps "居民": staff pages show
+# a resident's name masked, and a display name would show it whole.
+DEMO_NAMES = {
+    "admin": "周立明",
+    "secadmin": "沈晓峰",
+    "auditor": "韩雪梅",
+    "street": "王建华",
+    "community": "刘丽娟",
+    "grid": "陈志强",
+    "property": "赵海涛",
+    "handler": "孙文斌",
+    "dispatcher": "林晓燕",
+    "shift_lead": "杨国庆",
+    "rescuer": "马振宇",
+    "provider": "郭红梅",
+}
+
 
 @dataclass
 class Login:
@@ -41,10 +59,13 @@ def ensure_demo_accounts(street: Area) -> list[Login]:
     logins = []
     for code in ROLE_ORDER:
         role = Role.objects.get(code=code)
-        user, created = User.objects.get_or_create(username=code, defaults={"display_name": role.name_zh})
+        name = DEMO_NAMES.get(code, role.name_zh)
+        user, created = User.objects.get_or_create(username=code, defaults={"display_name": name})
         if created:
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
+        elif user.display_name == role.name_zh != name:  # made by an earlier version: the role word as name
+            User.objects.filter(pk=user.pk).update(display_name=name)
         area = places.get(code)
         est = estate if code == "property" else None
         Assignment.objects.get_or_create(user=user, role=role, area=area, estate=est)
