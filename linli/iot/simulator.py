@@ -8,8 +8,8 @@ unique `msg_id` and a `ts` in epoch milliseconds; status messages say online/bat
   totals that only go up; smoke and gas detectors their readings; motion/door sensors activity; gateways
   their sub-devices' count;
 - life-safety events: the first SOS `first_alarm_after` seconds after start (call buttons are what elderly
-  people use most), then one every `alarm_every` seconds on average — SOS, falls (bracelets), smoke, gas,
-  leaks — not a flood;
+  people use most), then one every `alarm_every` seconds on average, never more than 5/3 of it apart (300 s
+  at the default 180 s) — SOS, falls (bracelets), smoke, gas, leaks — not a flood;
 - devices dropping offline now and then (a last-will status `online: false`, then silence) and coming back;
 - batteries running down, and a low one charged or changed within a dozen heartbeats or so (the low-battery
   alarm and its work order then clear);
@@ -134,6 +134,15 @@ class Simulator:
         self.first_caller = self.rng.choice(callers) if callers else None
         self.first_done = False
 
+    def alarm_gap(self) -> float:
+        """Seconds to the next life-safety alarm: `alarm_every` on average, never under half of it nor over 5/3 of
+        it (90–300 s at the default 180 s), so a demo walker never waits a quarter of an hour for the next one,
+        as an exponential gap now and then makes them. Triangular, its peak at 5/6 of the mean."""
+        mean = self.alarm_every
+        if mean <= 0:
+            return math.inf
+        return self.rng.triangular(mean / 2, mean * 5 / 3, mean * 5 / 6)
+
     def _exp(self, mean: float) -> float:
         return self.rng.expovariate(1.0 / mean) if mean > 0 else math.inf
 
@@ -223,7 +232,7 @@ class Simulator:
             msg = self._alarm(now)
             if msg is not None:
                 out.append(msg)
-            self.next_alarm = now + max(self.alarm_every * 0.5, self._exp(self.alarm_every))
+            self.next_alarm = now + self.alarm_gap()
         if now >= self.next_offline:
             candidates = [d for d in live if d.kind not in ("call_button",)]
             if candidates:
