@@ -1,17 +1,19 @@
 """Actions on a resident's care profile (关爱档案). Each re-checks permission and scope and audits.
 
 Reading the profile is audited like revealing an identifier: on the resident's page after a stated purpose
-(reveal_care_profile), when it is opened for editing, and once per user and incident on the dispatch pages
-(linli.dispatch.services.care_profile_for). The audit record names the resident, so the resident sees it in
-their own data ("who looked at my data").
-"""
+(reveal_care_profile), when it is opened for editing (once an hour per user and resident), and once per user
+and incident on the dispatch pages (linli.dispatch.services.care_profile_for). The audit record names the
+resident, so the resident sees it in their own data ("who looked at my data"); on the resident's page only
+users who may see the profile see these records (linli.people.views.resident_history)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core import audit
@@ -122,9 +124,26 @@ def open_for_editing(actor, resident: Resident) -> CareProfile | None:
         raise PermissionDenied(_("You do not have permission to reveal personal data."))
     require_in_scope(actor, resident)
     profile = CareProfile.objects.filter(resident=resident).first()
-    if profile is not None and not profile.is_empty:
-        record_view(actor, resident, _("care profile opened for editing"))
+    if profile is not None and not profile.is_empty and not _opened_lately(actor, resident):
+        record_view(actor, resident, _("care profile opened for editing"), editing=True)
     return profile
+
+
+EDIT_VIEW_QUIET = dt.timedelta(hours=1)
+
+
+def _opened_lately(actor, resident: Resident) -> bool:
+    """Whether `actor` opened this profile for editing within the last hour: reopening the form (after a
+    mistake in it, say) is not recorded again. Saving is audited as the change it is."""
+    return AuditRecord.objects.filter(
+        action=AuditRecord.Action.REVEAL,
+        object_type="people.resident",
+        object_id=str(resident.pk),
+        user_id=actor.pk,
+        after__field=REVEALED,
+        after__editing=True,
+        ts__gte=timezone.now() - EDIT_VIEW_QUIET,
+    ).exists()
 
 
 def export(resident: Resident) -> dict[str, Any] | None:

@@ -16,17 +16,18 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.accounts import services as accounts
 from linli.accounts.http import AuthedHttpRequest
-from linli.accounts.models import BindingRequest
+from linli.accounts.models import BindingRequest, User
 from linli.core import audit
 from linli.core.models import AuditRecord
 from linli.people import forms, views_care
 from linli.people import services as people
 from linli.people import services_care as care
-from linli.people.models import EmergencyContact, Household, Occupancy, Organization, Resident
+from linli.people.models import CareProfile, EmergencyContact, Household, Occupancy, Organization, Resident
 from linli.people.selectors import resident_search_q
 from linli.places.models import House
 
@@ -51,17 +52,78 @@ def _query_without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-def history_rows(records) -> list[dict]:
-    """Audit records of one object as rows of (field, before, after) for the History panel."""
-    rows = []
-    for rec in records:
-        before, after = rec.before or {}, rec.after or {}
-        if not isinstance(before, dict) or not isinstance(after, dict):
-            before, after = {"": before}, {"": after}
-        keys = [k for k in sorted(set(before) | set(after)) if k not in ("id", "created_at", "updated_at")]
-        changes = [(k, before.get(k), after.get(k), k in before) for k in keys]
-        rows.append({"rec": rec, "changes": changes})
-    return rows
+# identifiers a reveal record names ("field"): they are sealed, so not model fields with a verbose name
+REVEALED_LABELS = {
+    "phone": gettext_lazy("Phone"),
+    "id_number": gettext_lazy("ID number"),
+    "key_holder_phone": gettext_lazy("key holder's phone"),
+}
+
+
+def _field_label(model, name: str) -> str:
+    if name in REVEALED_LABELS:
+        return str(REVEALED_LABELS[name])
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - an old or unknown field name stays as it was recorded
+        return name
+
+
+def _is_care_record(rec: AuditRecord) -> bool:
+    """A record about a care profile: its changes, its key holder's phone, or a view of it."""
+    after = rec.after if isinstance(rec.after, dict) else {}
+    return rec.object_type == "people.careprofile" or after.get("field") == care.REVEALED
+
+
+def _history_row(rec: AuditRecord, actors: dict) -> dict:
+    before, after = rec.before or {}, rec.after or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        before, after = {"": before}, {"": after}
+    row: dict = {"rec": rec, "actor": actors.get(rec.user_id) or rec.username, "label": rec.get_action_display()}
+    row["changes"], row["fields"] = [], []
+    if rec.action == AuditRecord.Action.REVEAL:
+        field = after.get("field", "")
+        if _is_care_record(rec) and field == care.REVEALED:
+            row["label"] = _("viewed care profile")
+        elif field:
+            models: dict[str, type] = {"people.careprofile": CareProfile, "people.emergencycontact": EmergencyContact}
+            model = models.get(rec.object_type, Resident)
+            row["fields"] = [_field_label(model, field)]
+        return row
+    if rec.object_type == "people.careprofile":
+        # what changed, by name only: the values of a care profile are sealed digests or health facts
+        row["label"] = _("changed care profile")
+        keys = [k for k in sorted(set(before) | set(after)) if k not in ("id", "resident", "created_at", "updated_at")]
+        row["fields"] = [_field_label(CareProfile, k) for k in keys]
+        return row
+    keys = [k for k in sorted(set(before) | set(after)) if k not in ("id", "created_at", "updated_at")]
+    row["changes"] = [(k, before.get(k), after.get(k), k in before) for k in keys]
+    return row
+
+
+def history_rows(records, display_names: bool = False) -> list[dict]:
+    """Audit records of one object as rows of (field, before, after) for the History panel, reveals named by
+    what was seen; with display_names, actors by their display name (one more query) instead of login."""
+    records = list(records)
+    ids = {r.user_id for r in records if r.user_id} if display_names else set()
+    actors = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)} if ids else {}
+    return [_history_row(rec, actors) for rec in records]
+
+
+def resident_history(user, resident: Resident, limit: int = 50) -> list[dict]:
+    """The resident's History panel. Records about the care profile (views of it, its changes, its key
+    holder's phone) only for users who may see the profile (people.reveal): to anyone else even the existence
+    of a profile stays hidden."""
+    q = Q(object_type="people.resident", object_id=str(resident.pk))
+    may_see_care = user.has_linli_perm("people.reveal")
+    if may_see_care:
+        profile_id = CareProfile.objects.filter(resident=resident).values_list("pk", flat=True).first()
+        if profile_id is not None:
+            q |= Q(object_type="people.careprofile", object_id=str(profile_id))
+    records = AuditRecord.objects.filter(q)
+    if not may_see_care:
+        records = records.exclude(action=AuditRecord.Action.REVEAL, after__field=care.REVEALED)
+    return history_rows(records.order_by("-seq")[:limit], display_names=True)
 
 
 # Residents
@@ -130,7 +192,6 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         members = list(
             Resident.objects.for_user(user).filter(household_id=resident.household_id).exclude(pk=resident.pk)
         )
-    history = AuditRecord.objects.filter(object_type="people.resident", object_id=str(resident.pk)).order_by("-seq")
     can_change = Resident.objects.for_user(user, "change").filter(pk=resident.pk).exists()
     return render(
         request,
@@ -142,7 +203,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "occupancies": _in_scope_occupancies(user).filter(resident=resident),
             "contacts": EmergencyContact.objects.for_user(user).filter(resident=resident),
-            "history": history_rows(history[:50]),
+            "history": resident_history(user, resident),
             "can_change": can_change,
             "can_reveal": user.has_linli_perm("people.reveal"),
             "care": care.profile_of(resident),
@@ -341,7 +402,7 @@ def organization_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "people/organization_detail.html",
-        {"org": org, "can_change": can_change, "history": history_rows(history[:50])},
+        {"org": org, "can_change": can_change, "history": history_rows(history[:50], display_names=True)},
     )
 
 

@@ -170,7 +170,7 @@ def test_the_key_holders_phone_is_never_in_the_form_and_empty_keeps_it(world, cl
     assert "13912345678" not in form and "Leave empty to keep 139****5678." in form
     assert "高血压" in form  # the health text is filled in to edit it: that viewing is audited
     rec = AuditRecord.objects.get(action="reveal", object_id=str(elder.pk))
-    assert rec.after == {"field": "care_profile"} and rec.purpose == "care profile opened for editing"
+    assert rec.after == {"field": "care_profile", "editing": True} and rec.purpose == "care profile opened for editing"
     c.post(edit_url(elder), {**FULL, "key_holder_phone": "", "allergies": "无已知过敏"})
     profile = CareProfile.objects.get(resident=elder)
     assert profile.key_holder_phone == "13912345678" and profile.allergies == "无已知过敏"
