@@ -45,6 +45,18 @@ def _fresh_actor_context():
     context.deactivate(token)
 
 
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language, as each request does: a request of an English-reading user
+    leaves English active in the thread, which would otherwise reach the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def _world_keys(django_db_setup, django_db_blocker):
     """Build the test world once per session; each test runs in a transaction rolled back after it."""

@@ -12,7 +12,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from linli.accounts.models import User
 from linli.iot import display, provision
@@ -88,6 +88,7 @@ def test_detail_without_readings_has_no_chart_and_is_scoped(world, client_for):
     assert client_for("grid").get(reverse("iot:device-detail", args=[d.pk])).status_code == 403
 
 
+@translation.override("en")
 def test_unknown_values_are_shown_raw_not_dropped():
     items = display.labelled({"humidity": 55, "heart_rate": 61, "_rules": {"x": 1}})
     assert [(i["label"], i["text"]) for i in items] == [("Heart rate", "61 bpm"), ("humidity", "55")]

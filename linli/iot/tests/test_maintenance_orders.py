@@ -23,9 +23,10 @@ from linli.notifications.models import Notification
 
 
 def site_text(text) -> str:
-    """What the system writes on a timeline: the site's language (zh-hans), whoever is looking."""
+    """What the system writes on a timeline: the site's language (zh-hans), whoever is looking. `text` is a lazy
+    string or a function returning one, evaluated in that language (not in whatever an earlier test left active)."""
     with translation.override(settings.LANGUAGE_CODE):
-        return str(text)
+        return str(text() if callable(text) else text)
 
 
 def go_offline(device: Device, now: dt.datetime, minutes: int = 61) -> Alarm:
@@ -100,7 +101,7 @@ def test_offline_order_is_dispatched_by_the_system_to_the_property_company(
     assert (case.status, case.lead_unit, case.category.code) == (Status.DISPATCHED, w.units["p1-property"], "0701")
     assert case.suggested_category is None and case.suggestion_confidence is None and not asked
     assert case.accepted_at and case.dispatched_at and case.resolve_due and case.resolve_due > now
-    system = site_text(services._actor_name(None))
+    system = site_text(lambda: services._actor_name(None))
     assert timeline(case) == [
         ("submit", Status.SUBMITTED, system),
         ("accept", Status.ACCEPTED, system),
@@ -138,7 +139,7 @@ def test_order_without_a_unit_waits_on_the_desk(iot, django_capture_on_commit_ca
     come_back(iot.bracelet_b, now + dt.timedelta(minutes=1))
     case.refresh_from_db()
     assert case.status == Status.REJECTED and case.closed_at is not None
-    assert case.events.get(action="reject").note == site_text(alarms._("Device recovered"))
+    assert case.events.get(action="reject").note == site_text(lambda: alarms._("Device recovered"))
 
 
 # ---------------------------------------------------------------- the device recovers
@@ -152,14 +153,14 @@ def test_recovery_resolves_an_order_nobody_started(iot, django_capture_on_commit
         come_back(iot.smoke, now + dt.timedelta(minutes=2))
     alarm.refresh_from_db()
     case.refresh_from_db()
-    recovered = site_text(alarms._("Device recovered"))
+    recovered = site_text(lambda: alarms._("Device recovered"))
     assert alarm.status == AlarmStatus.CLEARED
     assert (case.status, case.resolution, case.lead_unit) == (
         Status.RESOLVED,
         recovered,
         iot.world.units["p1-property"],
     )
-    system = site_text(services._actor_name(None))
+    system = site_text(lambda: services._actor_name(None))
     assert timeline(case)[-2:] == [("start", Status.IN_PROGRESS, system), ("resolve", Status.RESOLVED, system)]
     assert case.events.get(action="resolve").note == recovered
 
@@ -179,7 +180,7 @@ def test_recovery_only_notes_an_order_someone_works_on(iot, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         come_back(iot.smoke, now + dt.timedelta(minutes=2))
     case.refresh_from_db()
-    recovered = site_text(alarms._("Device recovered"))
+    recovered = site_text(lambda: alarms._("Device recovered"))
     assert case.status == Status.IN_PROGRESS and case.handler == w.users["property"]
     assert case.events.order_by("-at", "-pk").first().note == recovered
     told = Notification.objects.get(user=w.users["property"], kind="progress", object_id=str(case.pk))
