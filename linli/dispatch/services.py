@@ -470,26 +470,82 @@ def my_incident(user) -> Incident | None:
 REVEAL_PURPOSE_MIN = 4
 
 
+def household_of(incident: Incident) -> list:
+    """The people living at the incident's house when its device is bound to nobody (a home smoke, gas or
+    leak detector): whom the dispatcher and the rescuer can call. Owners, tenants and residents who live there,
+    not those only registered there; living ones, those who live there first. Empty when the alarm names its
+    person. The incident's scope is the gate: whoever may see the incident may see whom to call for it."""
+    from linli.people.models import Occupancy, Resident
+
+    if incident.resident_id is not None or incident.house_id is None:
+        return []
+    relations = {Occupancy.Relation.LIVES: 0, Occupancy.Relation.TENANT: 1, Occupancy.Relation.OWNER: 2}
+    occupancies = (
+        Occupancy.objects.filter(
+            house_id=incident.house_id, relation__in=relations, resident__status=Resident.Status.ACTIVE
+        )
+        .select_related("resident")
+        .prefetch_related("resident__emergency_contacts")
+        .order_by("resident__name", "resident_id")
+    )
+    seen: dict[int, tuple[int, object]] = {}
+    for occ in occupancies:
+        rank = relations[occ.relation]
+        if occ.resident_id not in seen or rank < seen[occ.resident_id][0]:
+            occ.resident.home_relation = occ.get_relation_display()  # type: ignore[attr-defined]
+            seen[occ.resident_id] = (rank, occ.resident)
+    return [r for _rank, r in sorted(seen.values(), key=lambda pair: pair[0])][:HOUSEHOLD_MAX]
+
+
+HOUSEHOLD_MAX = 8
+
+
+def household_member(incident: Incident, resident_id) -> object:
+    """One of household_of(incident) by id, or 404."""
+    for resident in household_of(incident):
+        if str(resident.pk) == str(resident_id):
+            return resident
+    raise Http404
+
+
+def incident_contact(incident: Incident, contact_id):
+    """An emergency contact of the incident's person, or of someone in its household; else 404."""
+    from linli.people.models import EmergencyContact
+
+    residents = [incident.resident_id] if incident.resident_id else [r.pk for r in household_of(incident)]
+    try:
+        return EmergencyContact.objects.get(pk=int(contact_id), resident_id__in=residents)
+    except (ValueError, TypeError, EmergencyContact.DoesNotExist):
+        raise Http404 from None
+
+
+OCCUPANT = "occupant-"
+
+
 def rescuer_reveal(actor, incident_id: int, target: str, purpose: str) -> tuple[object, str]:
-    """The full phone number of the elder ("resident") or of one of their emergency contacts (a contact's
-    id), for the rescuer on this open incident only; audited like every reveal. Returns (person, number)."""
+    """The full phone number of the elder ("resident"), of one of their emergency contacts (a contact's id), of
+    the spare key holder ("keyholder"), or, for a home device bound to nobody, of someone living there
+    ("occupant-<id>") or their contact, for the rescuer on this open incident only; audited like every reveal.
+    Returns (person, number)."""
     _require_perm(actor, RESCUE)
     incident = (
         Incident.objects.filter(pk=incident_id, rescuer__user=actor, status__in=OPEN_INCIDENT)
         .select_related("resident")
         .first()
     )
-    if incident is None or incident.resident is None:
+    if incident is None or (incident.resident is None and incident.house_id is None):
         raise Http404
+    target = str(target or "")
     if target == "resident":
+        if incident.resident is None:
+            raise Http404
         person: object = incident.resident
     elif target == "keyholder":
         person = _key_holder(incident)
+    elif target.startswith(OCCUPANT):
+        person = household_member(incident, target.removeprefix(OCCUPANT))
     else:
-        try:
-            person = incident.resident.emergency_contacts.get(pk=int(target))
-        except (ValueError, TypeError, incident.resident.emergency_contacts.model.DoesNotExist):
-            raise Http404 from None
+        person = incident_contact(incident, target)
     purpose = (purpose or "").strip()
     if len(purpose) < REVEAL_PURPOSE_MIN:
         message = _("State why you need the full number (at least %(n)d characters).")

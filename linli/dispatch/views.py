@@ -25,6 +25,7 @@ from linli.dispatch import live, services
 from linli.dispatch import recommend as rec
 from linli.dispatch.consumers import labelled
 from linli.dispatch.models import OPEN_INCIDENT, Incident, IncidentStatus, Rescuer
+from linli.iot import display
 from linli.iot.models import AlarmStatus, Telemetry
 from linli.people.models import CareProfile, EmergencyContact
 
@@ -199,11 +200,15 @@ def incident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "alarm": incident.alarm,
         "device": device,
         "person": _person(incident, request.user),
+        "household": services.household_of(incident),
         "place": services.place_text(incident),
         "chain": chain_of(incident),
         "events": _events(incident),
         "device_alarms": device.alarms.exclude(pk=incident.alarm_id).order_by("-raised_at")[:8],
-        "readings": Telemetry.objects.filter(device=device).order_by("-received_at")[:8],
+        "readings": [
+            {"at": t.received_at, **display.reading(t.values)}
+            for t in Telemetry.objects.filter(device=device).order_by("-received_at")[:8]
+        ],
         "candidates": candidates,
         "recommended": candidates[0] if candidates else None,
         "candidates_rescuers": [c.rescuer for c in candidates],
@@ -252,6 +257,8 @@ def incident_act(request: AuthedHttpRequest, pk: int, action: str) -> HttpRespon
     incident = _incident(request, pk)  # 404 out of scope
     if action == "key-reveal":
         return _key_reveal(request, incident)
+    if action == "occupant-reveal":
+        return _occupant_reveal(request, incident)
     if action not in ACTIONS:
         return HttpResponse(_("Unknown action."), status=400)
     try:
@@ -270,14 +277,25 @@ def contact_reveal(request: AuthedHttpRequest, pk: int, contact_pk: int) -> Http
     from linli.people import services as people
 
     incident = _incident(request, pk)
-    if incident.resident is None:
-        return HttpResponse(status=404)
-    contact: EmergencyContact = get_object_or_404(incident.resident.emergency_contacts, pk=contact_pk)
+    contact: EmergencyContact = services.incident_contact(incident, contact_pk)
     try:
         value = people.reveal(request.user, contact, "phone", request.POST.get("purpose", ""))
     except ValidationError as exc:
         return render(request, "dispatch/_reveal.html", {"error": _errors(exc), "contact": contact}, status=400)
     return render(request, "dispatch/_reveal.html", {"value": value, "contact": contact})
+
+
+def _occupant_reveal(request: AuthedHttpRequest, incident: Incident) -> HttpResponse:
+    """The full phone of someone living at the house of a home device bound to nobody (people.reveal: scope,
+    stated purpose, audited)."""
+    from linli.people import services as people
+
+    resident = services.household_member(incident, request.POST.get("resident", ""))
+    try:
+        value = people.reveal(request.user, resident, "phone", request.POST.get("purpose", ""))
+    except ValidationError as exc:
+        return render(request, "dispatch/_reveal.html", {"error": _errors(exc)}, status=400)
+    return render(request, "dispatch/_reveal.html", {"value": value})
 
 
 def _key_reveal(request: AuthedHttpRequest, incident: Incident) -> HttpResponse:
@@ -305,6 +323,7 @@ def rescue(request: AuthedHttpRequest) -> HttpResponse:
         "chain": chain_of(incident) if incident else [],
         "handovers": [c for c in Incident.HandoverTo.choices if c[0]],
         "person": _person(incident, request.user) if incident else None,
+        "household": services.household_of(incident) if incident else [],
         "place": services.place_text(incident) if incident else "",
     }
     return render(request, "dispatch/rescue.html", context)

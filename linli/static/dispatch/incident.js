@@ -31,6 +31,8 @@
     window.LinliLive.follow(root, ["incident-status", "chain", "place-facts", "actions", "events"], {
       changed: function () {
         falseAlarm();
+        // a flash message ("Rescuer dispatched…") speaks of the page as it was: once the incident moved on, it goes
+        Array.prototype.forEach.call(document.querySelectorAll(".messages"), function (m) { m.remove(); });
         var status = document.getElementById("incident-status");
         if (status) { status.classList.remove("flash"); void status.offsetWidth; status.classList.add("flash"); }
       }

@@ -37,6 +37,7 @@
 
   window.LinliLive.follow(root, ["duty", "rescue-live"], {
     changed: function (before, after) {
+      Array.prototype.forEach.call(document.querySelectorAll(".messages"), function (m) { m.remove(); });  // stale now
       var was = (before || "").split(".")[0], now = (after || "").split(".")[0];
       if (now && now !== was) alert();  // a new incident for me
       else if (!now) document.title = title;
