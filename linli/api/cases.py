@@ -248,6 +248,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
         late = Q(status__in=[s for s in OPEN_STATUSES if s != CaseStatus.SUSPENDED], resolve_due__lt=timezone.now())
         qs = qs.filter(late) if filters.overdue else qs.exclude(late)
     since = filters.since
+    word_search = False
     if filters.q:
         text = filters.q.strip()
         pk = WorkOrder.pk_from_number(text)
@@ -256,9 +257,13 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
         else:
             qs = qs.filter(words.words_q(text.split()[:5]))
             since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
+            word_search = True
     if since is not None:
         start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
         qs = qs.filter(submitted_at__gte=start)
+    if word_search:
+        with words.search_memory():
+            return paginate(qs, paging, ("-submitted_at", "-id"))
     return paginate(qs, paging, ("-submitted_at", "-id"))
 
 

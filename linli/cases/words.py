@@ -11,7 +11,10 @@ first. SQLite has neither the function nor the indexes and reads the rows.
 
 from __future__ import annotations
 
-from django.db import connection
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -43,3 +46,18 @@ def words_q(words: list[str]) -> Q:
     if grams := bigrams(words):
         q &= Q(RawSQL(WORDS_SQL, [grams], output_field=BooleanField()))  # noqa: S611 - constant SQL, bound values
     return q
+
+
+@contextmanager
+def search_memory():
+    """Run a word search over a period with LINLI_WORD_SEARCH_WORK_MEM of work_mem (PostgreSQL; a no-op
+    elsewhere). PostgreSQL intersects the bitmaps of the scope, the words and the period; at city scale they
+    hold a million rows each, and with too little memory they turn lossy, so that PostgreSQL re-runs the bigram
+    function on every row of the pages concerned: a district's 90-day search at city scale took more than 10 s
+    with 16 MB and 0.58 s with 256 MB (docs/benchmarks.md). SET LOCAL holds for this transaction only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT set_config('work_mem', %s, true)", [settings.LINLI_WORD_SEARCH_WORK_MEM])
+        yield

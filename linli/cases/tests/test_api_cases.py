@@ -260,3 +260,25 @@ def test_word_search_reads_the_bigram_index_of_the_whole_history(world):
         cur.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "wo_words" in plan, plan
+
+
+def test_word_search_runs_with_its_own_work_mem(world, api, settings):
+    # a city's word search intersects bitmaps of a million rows: with too little work_mem they turn lossy and
+    # PostgreSQL re-runs the bigram function on every row (linli/cases/words.py search_memory)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("work_mem is PostgreSQL's")
+    settings.LINLI_WORD_SEARCH_WORK_MEM = "64MB"
+    case = open_case(world, user="community", grid="A1-1", category="0202", description="楼上漏水")
+    client = api("street")
+    with CaptureQueriesContext(connection) as ctx:
+        assert [r["id"] for r in client.get("/cases", q="漏水").json()["results"]] == [case.pk]
+    sql = [q["sql"] for q in ctx.captured_queries]
+    first = next(i for i, s in enumerate(sql) if "set_config('work_mem'" in s)
+    assert "64MB" in sql[first]
+    assert any("COUNT(" in s for s in sql[first:])  # the search runs after it, in the same transaction
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/cases", q=case.number)  # a case number needs no such memory
+    assert not any("work_mem" in q["sql"] for q in ctx.captured_queries)
