@@ -40,8 +40,6 @@ from linli.core import audit
 from linli.core.services import require_perm
 from linli.places.models import Area, House
 
-logger = logging.getLogger("linli.cases")
-
 log = logging.getLogger(__name__)
 
 NEXT_LEVEL = {"grid": "community", "community": "street", "street": "district", "district": "city"}
@@ -231,6 +229,11 @@ def _validate_report(report: Report) -> None:
         raise ValidationError(errors)
 
 
+def _notify_desk(case: WorkOrder) -> None:
+    """Once committed, tell the dispatchers of the case's area that it waits on their desk."""
+    transaction.on_commit(lambda: _notify(supervisors_of(case), "new_case", gettext_lazy("New case to dispatch"), case))
+
+
 @transaction.atomic
 def create_case(actor, report: Report) -> WorkOrder:
     """Open a case from any channel. Guarantees: the place is within the actor's reporting scope (staff) or
@@ -306,9 +309,7 @@ def create_case(actor, report: Report) -> WorkOrder:
         _save_photos(case, done, after_photos, CaseAttachment.Kind.AFTER, actor)
     audit.record_change(case, None, case.audit_snapshot(), user=actor)
     if not report.self_handled and report.dispatch_to is None:
-        transaction.on_commit(
-            lambda: _notify(supervisors_of(case), "new_case", gettext_lazy("New case to dispatch"), case)
-        )
+        _notify_desk(case)
     return case
 
 
@@ -361,11 +362,8 @@ def open_from_machine(
             with transaction.atomic():
                 case = dispatch_by_system(case, unit, str(AUTO_DISPATCH_NOTE))
         except Exception:  # the case stays, on the dispatch desk: tell the dispatchers as for any new case
-            logger.exception("could not dispatch machine case %s to unit %s", case.pk, unit.pk)
-            waiting = case
-            transaction.on_commit(
-                lambda: _notify(supervisors_of(waiting), "new_case", gettext_lazy("New case to dispatch"), waiting)
-            )
+            log.exception("could not dispatch machine case %s to unit %s", case.pk, unit.pk)
+            _notify_desk(case)
     return case, True
 
 
@@ -382,20 +380,16 @@ def dispatch_by_system(case: WorkOrder, unit: HandlingUnit, note: str) -> WorkOr
     return act(None, case.pk, "dispatch", unit=unit, note=note)
 
 
-@transaction.atomic
 def _settle_requests(case: WorkOrder) -> None:
     """Mark read the unread notifications that ask someone to take up `case` (a new case, an assignment):
     the system finished it, so nobody should still be told to act on it."""
     from linli.notifications.models import Notification
+    from linli.notifications.services import settle
 
-    Notification.objects.filter(
-        object_type=WorkOrder._meta.label_lower,
-        object_id=str(case.pk),
-        kind__in=(Notification.Kind.ASSIGNED, Notification.Kind.NEW_CASE),
-        read_at__isnull=True,
-    ).update(read_at=timezone.now())
+    settle(WorkOrder, [case.pk], (Notification.Kind.ASSIGNED, Notification.Kind.NEW_CASE))
 
 
+@transaction.atomic
 def machine_recovered(case_pk: int, note: str) -> str:
     """The machine behind a case reports the problem gone (a device back online, its battery charged).
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
-
 from linli.iot.models import Alarm
+from linli.notifications import services as notifications
 from linli.notifications.models import Notification
 
 logger = logging.getLogger("linli.dispatch")
@@ -19,12 +18,7 @@ TAKEN = ("claimed", "closed", "cleared")
 
 def settle(alarm_ids: list[int]) -> int:
     """Mark the unread escalation notifications of these alarms read. Returns how many."""
-    return Notification.objects.filter(
-        kind=Notification.Kind.ESCALATED,
-        object_type=Alarm._meta.label_lower,
-        object_id__in=[str(i) for i in alarm_ids],
-        read_at__isnull=True,
-    ).update(read_at=timezone.now())
+    return notifications.settle(Alarm, alarm_ids, (Notification.Kind.ESCALATED,))
 
 
 def on_alarm_changed(sender, alarm_ids: list[int], event: str, **kwargs) -> None:

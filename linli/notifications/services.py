@@ -62,6 +62,17 @@ def mark_read(user, pk: int | None = None) -> int:
     return rows.update(read_at=timezone.now())
 
 
+def settle(model, object_ids, kinds) -> int:
+    """Mark read every user's unread notifications of these kinds about these objects: what they asked
+    someone to do has been done (a case the system finished, an alarm someone claimed). Returns how many."""
+    return Notification.objects.filter(
+        object_type=model._meta.label_lower,
+        object_id__in=[str(pk) for pk in object_ids],
+        kind__in=list(kinds),
+        read_at__isnull=True,
+    ).update(read_at=timezone.now())
+
+
 def unread_count(user, cap: int = 100) -> int:
     """How many unread notifications the user has, counted up to `cap` (the badge shows "99+")."""
     return Notification.objects.filter(user=user, read_at__isnull=True).values("pk")[:cap].count()
