@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from contextlib import nullcontext
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -255,16 +256,14 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
         if pk is not None:
             qs = qs.filter(pk=pk)
         else:
-            qs = qs.filter(words.words_q(text.split()[:5]))
+            qs = qs.filter(words.words_q(words.terms(text)))
             since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
             word_search = True
     if since is not None:
         start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
         qs = qs.filter(submitted_at__gte=start)
-    if word_search:
-        with words.search_memory():
-            return paginate(qs, paging, ("-submitted_at", "-id"))
-    return paginate(qs, paging, ("-submitted_at", "-id"))
+    with words.search_memory() if word_search else nullcontext():
+        return paginate(qs, paging, ("-submitted_at", "-id"))
 
 
 def _detail(request: HttpRequest, case_id: int) -> WorkOrder:

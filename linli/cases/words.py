@@ -22,6 +22,14 @@ from django.db.models.expressions import RawSQL
 WORDS_SQL = """linli_bigrams("cases_workorder"."title" || ' ' || "cases_workorder"."description") @> %s::text[]"""
 
 
+MAX_WORDS = 5  # a search reads the first five words typed
+
+
+def terms(text: str) -> list[str]:
+    """The words of a search, as both searches (the desk's and the API's) read them."""
+    return text.split()[:MAX_WORDS]
+
+
 def bigrams(words: list[str]) -> list[str]:
     """The character bigrams every matching case must contain, for the bigram indexes on PostgreSQL (none
     elsewhere). Only bigrams whose lower case PostgreSQL and Python agree on: ASCII and uncased characters

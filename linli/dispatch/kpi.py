@@ -466,8 +466,8 @@ def _shift_alarms_sql(user, period: Period, shift_ids: list[int]) -> dict[int, t
 
 
 def _shift_label(name: str, crew: str, starts_at: dt.datetime) -> str:
-    names = dict(Shift.Name.choices)
-    return f"{timezone.localtime(starts_at, TZ):%Y-%m-%d} {names.get(name, name)} · {crew}"
+    label = Shift.Name(name).label if name in Shift.Name.values else name
+    return f"{timezone.localtime(starts_at, TZ):%Y-%m-%d} {label} · {crew}"
 
 
 def _shift_rows(user, period: Period, now: dt.datetime, shifts: list[RosterShift], hours: AlarmHours) -> list[Row]:
@@ -537,6 +537,7 @@ def reports(user, period: Period, groupings: Iterable[str], now: dt.datetime | N
     shifts = _shifts(user, period) if "shift" in groupings else []
     hours = _alarm_hours(user, period, tuple(sorted({s.level for s in shifts})))
     offline_now, offline_hours = _offline(user, period, now)
+    total_hours, day_hours = hours.by("total").get(0, (0, 0)), hours.by("day")
     out = []
     for by in groupings:
         inc, inc_days, total = _incident_stats(user, period, by)
@@ -557,9 +558,9 @@ def reports(user, period: Period, groupings: Iterable[str], now: dt.datetime | N
                 rows.append(found)
         else:
             rows = _merge(by, inc, hours.by(by))
-        total.alarms, total.false_alarms = hours.by("total").get(0, (0, 0))
+        total.alarms, total.false_alarms = total_hours
         total.key, total.label = 0, _("Total")
-        daily = rows if by == "day" else _merge("day", inc_days, hours.by("day"))
+        daily = rows if by == "day" else _merge("day", inc_days, day_hours)
         out.append(Report(period, by, rows, total, offline_now, offline_hours, daily))
     return out
 

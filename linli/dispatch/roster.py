@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import User
 from linli.core import audit
 from linli.dispatch.models import OPEN_INCIDENT, Crew, Handover, Incident, Rescuer, Shift
-from linli.dispatch.services import console_alarms
+from linli.dispatch.services import console_alarms, console_incidents
 from linli.iot.models import AlarmStatus
 from linli.places.models import Area
 
@@ -201,7 +201,7 @@ def change_shift(shift: Shift, *, crew: Crew, lead: User | None, user: User) -> 
 
 def open_incidents_in(area: Area, user: User | None = None) -> int:
     """Incidents still open in the area (within the user's console scope when given)."""
-    qs = Incident.objects.for_user(user, "console") if user is not None else Incident.objects.all()
+    qs = console_incidents(user) if user is not None else Incident.objects.all()
     return qs.filter(area.descendants_q(), status__in=OPEN_INCIDENT).count()
 
 

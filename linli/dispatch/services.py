@@ -29,6 +29,7 @@ from linli.iot.models import Alarm, AlarmStatus, CloseReason
 from linli.iot.signals import alarms_changed
 from linli.notifications.models import Notification
 from linli.notifications.services import notify
+from linli.people import services as people_services
 
 logger = logging.getLogger("linli.dispatch")
 
@@ -103,9 +104,6 @@ def _require_perm(user, perm: str) -> None:
 def person_name(user) -> str:
     """How Linli names a staff member: their display name (User.__str__), the login name only without one."""
     return str(user) if user else ""
-
-
-_name = person_name
 
 
 def masked_name(name: str) -> str:
@@ -213,7 +211,9 @@ def claim(actor, alarm_id: int) -> Incident:
         alarm = Alarm.objects.select_related("claimed_by", "device", "house__building", "grid").get(pk=alarm_id)
         if not won:
             if alarm.claimed_by_id and alarm.claimed_by_id != actor.pk:
-                raise ConflictError(_("This alarm is already taken by %(name)s.") % {"name": _name(alarm.claimed_by)})
+                raise ConflictError(
+                    _("This alarm is already taken by %(name)s.") % {"name": person_name(alarm.claimed_by)}
+                )
             if alarm.claimed_by_id == actor.pk and hasattr(alarm, "incident"):
                 return alarm.incident
             raise ConflictError(
@@ -467,7 +467,7 @@ def my_incident(user) -> Incident | None:
     )
 
 
-REVEAL_PURPOSE_MIN = 4
+REVEAL_PURPOSE_MIN = people_services.MIN_PURPOSE  # as on the resident page
 
 
 def household_of(incident: Incident) -> list:

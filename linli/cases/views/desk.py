@@ -225,7 +225,7 @@ def _search_q(term: str) -> Q:
     if compact.isdigit():
         pk = WorkOrder.pk_from_number(compact) if len(compact) >= 9 else int(compact)
         return Q(pk=pk) if pk is not None else Q(pk__in=[])
-    return words.words_q(term.split()[:5])
+    return words.words_q(words.terms(term))
 
 
 def return_reasons(cases: Iterable[WorkOrder]) -> dict[int, str]:
