@@ -45,11 +45,11 @@ def _duration(seconds: Any) -> str:
     return timesince(now - dt.timedelta(seconds=float(seconds)), now, depth=2)
 
 
-def _unit(template: str, places: int | None = None) -> Callable[[Any], str]:
+def _unit(template: str, places: int | None = None, key: str = "v") -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return str(value)
-        return _(template) % {"v": _number(value, places)}
+        return _(template) % {key: _number(value, places)}
 
     fmt.template = template  # type: ignore[attr-defined]
     return fmt
@@ -174,16 +174,9 @@ def ago(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
 # -- rule parameters ---------------------------------------------------------------------------------------
 
 
-def _seconds(v: Any) -> str:
-    return _("%(n)s s") % {"n": _number(v)} if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
-
-
-def _minutes(v: Any) -> str:
-    return _("%(n)s min") % {"n": _number(v)} if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
-
-
-def _hours(v: Any) -> str:
-    return _("%(n)s h") % {"n": _number(v)} if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+_seconds = _unit(gettext_noop("%(n)s s"), key="n")
+_minutes = _unit(gettext_noop("%(n)s min"), key="n")
+_hours = _unit(gettext_noop("%(n)s h"), key="n")
 
 
 def rule_params(kind: str, params: dict) -> list[dict]:

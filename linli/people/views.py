@@ -69,12 +69,6 @@ def _field_label(model, name: str) -> str:
         return name
 
 
-def _is_care_record(rec: AuditRecord) -> bool:
-    """A record about a care profile: its changes, its key holder's phone, or a view of it."""
-    after = rec.after if isinstance(rec.after, dict) else {}
-    return rec.object_type == "people.careprofile" or after.get("field") == care.REVEALED
-
-
 def _history_row(rec: AuditRecord, actors: dict) -> dict:
     before, after = rec.before or {}, rec.after or {}
     if not isinstance(before, dict) or not isinstance(after, dict):
@@ -83,7 +77,7 @@ def _history_row(rec: AuditRecord, actors: dict) -> dict:
     row["changes"], row["fields"] = [], []
     if rec.action == AuditRecord.Action.REVEAL:
         field = after.get("field", "")
-        if _is_care_record(rec) and field == care.REVEALED:
+        if field == care.REVEALED:
             row["label"] = _("viewed care profile")
         elif field:
             models: dict[str, type] = {"people.careprofile": CareProfile, "people.emergencycontact": EmergencyContact}

@@ -12,11 +12,11 @@ import random
 
 from django.db import transaction
 
+from linli.core.generate.devices import SURNAMES
 from linli.iot.models import Device
 from linli.people.models import CareProfile, Resident
 from linli.places.models import Area
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 # who holds the spare key, and how they are called: neighbours by 阿姨/师傅, family by a given name
 KEY_HOLDERS = [
     ("邻居", ["阿姨", "师傅", "大姐"]),
