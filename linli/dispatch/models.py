@@ -49,6 +49,10 @@ class Crew(LinliModel):
         return Q(area__in=Area.objects.filter(Area.scope_q(scope)))
 
 
+def hours_label(start, end) -> str:
+    return f"{start:%H:%M}–{'24:00' if end.hour == end.minute == 0 else f'{end:%H:%M}'}"
+
+
 class Shift(LinliModel):
     """One shift on the roster: a crew on duty from `starts_at` to `ends_at`."""
 
@@ -82,6 +86,11 @@ class Shift(LinliModel):
 
     def __str__(self) -> str:
         return f"{self.get_name_display()} {timezone.localtime(self.starts_at):%Y-%m-%d} {self.crew}"
+
+    @property
+    def hours(self) -> str:
+        """08:00–16:00 in local time; a shift ending at midnight ends at 24:00, as the roster names it."""
+        return hours_label(timezone.localtime(self.starts_at), timezone.localtime(self.ends_at))
 
     @classmethod
     def scope_q(cls, scope) -> Q:

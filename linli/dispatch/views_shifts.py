@@ -25,7 +25,7 @@ from linli.accounts.http import AuthedHttpRequest, requires
 from linli.accounts.models import User
 from linli.core import audit
 from linli.dispatch import kpi, roster
-from linli.dispatch.models import Crew, Handover, Shift
+from linli.dispatch.models import Crew, Handover, Shift, hours_label
 from linli.places.models import Area
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,7 +100,7 @@ def roster_page(request: AuthedHttpRequest) -> HttpResponse:
                 {
                     "shift": s,
                     "name": roster.SLOTS[slot][0].label,
-                    "hours": f"{start:%H:%M}–{'24:00' if end.hour == 0 else f'{end:%H:%M}'}",
+                    "hours": hours_label(start, end),
                     "lead": s and (s.lead or s.crew.lead),
                     "current": bool(s and s.starts_at <= now < s.ends_at),
                 }

@@ -116,3 +116,13 @@ def test_people_by_display_name_and_the_crews_lead_by_default(world, center, cli
     assert body.count("李建国") >= 2 and ">dispatcher<" not in body and ">shift_lead<" not in body
     lead_page = client_for("shift_lead").get(URL).content.decode()
     assert f'<option value="{u["dispatcher"].pk}">王芳</option>' in lead_page
+
+
+def test_every_shift_names_its_hours_as_the_roster_does():
+    """The current-shift card and the week's cells agree: the evening shift ends at 24:00, never "00:00" (the
+    card once read 16:00–00:00 while the cells read 16:00–24:00, depending on the hour the page was opened)."""
+    day = dt.date(2026, 12, 2)
+    hours = [Shift(starts_at=s, ends_at=e).hours for s, e in (roster.slot_bounds(day, i) for i in range(3))]
+    assert hours == ["00:00–08:00", "08:00–16:00", "16:00–24:00"]
+    start, end = roster.slot_bounds(day, 2)
+    assert Shift(starts_at=start.astimezone(dt.UTC), ends_at=end.astimezone(dt.UTC)).hours == "16:00–24:00"
