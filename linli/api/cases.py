@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from contextlib import nullcontext
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -222,8 +221,8 @@ class CaseActionIn(Input):
 # --- reading ------------------------------------------------------------------------------------
 
 
-def cases_for(request: HttpRequest) -> QuerySet[WorkOrder]:
-    return WorkOrder.objects.for_user(request.user, "view").select_related("category", "lead_unit")
+def cases_for(request: HttpRequest, since: dt.datetime | None = None) -> QuerySet[WorkOrder]:
+    return WorkOrder.objects.for_user(request.user, "view", since).select_related("category", "lead_unit")
 
 
 def _statuses(raw: str) -> list[str]:
@@ -239,7 +238,14 @@ def _statuses(raw: str) -> list[str]:
 @router.get("/cases", response=answers(page_of(CaseOut)))
 def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[Paging]):
     """Cases in your scope (your area, your units' cases, the cases you reported), newest first."""
-    qs = cases_for(request)
+    text = (filters.q or "").strip()
+    number = WorkOrder.pk_from_number(text) if text else None
+    word_search = bool(text) and number is None
+    since = filters.since
+    if word_search:
+        since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min)) if since is not None else None
+    qs = cases_for(request, start if word_search else None)
     if filters.status:
         qs = qs.filter(status__in=_statuses(filters.status))
     if filters.category:
@@ -248,22 +254,17 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
     if filters.overdue is not None:
         late = Q(status__in=[s for s in OPEN_STATUSES if s != CaseStatus.SUSPENDED], resolve_due__lt=timezone.now())
         qs = qs.filter(late) if filters.overdue else qs.exclude(late)
-    since = filters.since
-    word_search = False
-    if filters.q:
-        text = filters.q.strip()
-        pk = WorkOrder.pk_from_number(text)
-        if pk is not None:
-            qs = qs.filter(pk=pk)
-        else:
-            qs = qs.filter(words.words_q(words.terms(text)))
-            since = since or timezone.localdate() - dt.timedelta(days=TEXT_SEARCH_DAYS)
-            word_search = True
-    if since is not None:
-        start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    if word_search:
+        narrow = words.narrow_scope(request.user.scope_for("cases.view"))  # type: ignore[union-attr]
+        qs = qs.filter(words.words_q(words.terms(text), bigram_index=not narrow))
+    elif number is not None:
+        qs = qs.filter(pk=number)
+    if start is not None:
         qs = qs.filter(submitted_at__gte=start)
-    with words.search_memory() if word_search else nullcontext():
+    if not word_search:
         return paginate(qs, paging, ("-submitted_at", "-id"))
+    with words.search_memory():  # the count comes with the page: one reading of the period, not two
+        return paginate(qs, paging, ("-submitted_at", "-id"), count_with_page=True)
 
 
 def _detail(request: HttpRequest, case_id: int) -> WorkOrder:

@@ -335,9 +335,13 @@ def place_cells() -> tuple[Cast, Cast]:
 
 
 class WorkOrderQuerySet(ScopedQuerySet):
-    def for_user(self, user, action: str = "view") -> models.QuerySet:
+    def for_user(self, user, action: str = "view", since=None) -> models.QuerySet:
         """Cases in the user's area scope for `cases.<action>`, plus the cases of the user's handling units
-        (lead or assisting) and, for viewing, the cases the user reported."""
+        (lead or assisting) and, for viewing, the cases the user reported.
+
+        `since` (a datetime) is for a query limited to cases submitted since then: the cases the user's units
+        assist with in that period are then listed by id, so that PostgreSQL can combine every part of the
+        scope from its own index (a subquery in an OR cannot be); the caller still filters the period."""
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         scope = user.scope_for(f"cases.{action}")
@@ -349,9 +353,13 @@ class WorkOrderQuerySet(ScopedQuerySet):
         if action in ("view", "handle") and user.has_linli_perm("cases.handle"):
             unit_ids = unit_ids_of(user)
             if unit_ids:
-                q |= Q(lead_unit_id__in=unit_ids) | Q(
-                    pk__in=CoHandler.objects.filter(unit_id__in=unit_ids).values("work_order_id")
-                )
+                assisted = CoHandler.objects.filter(unit_id__in=unit_ids)
+                if since is None:
+                    q |= Q(pk__in=assisted.values("work_order_id"))
+                else:
+                    period = assisted.filter(work_order__submitted_at__gte=since)
+                    q |= Q(pk__in=list(period.values_list("work_order_id", flat=True)))
+                q |= Q(lead_unit_id__in=unit_ids)
         if action == "view":
             q |= Q(reporter=user)
         return self.filter(q)
@@ -429,11 +437,14 @@ class WorkOrder(SealedMixin, LinliModel):
     lng = models.FloatField(_("longitude"), null=True, blank=True)
     house = models.ForeignKey(House, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    grid = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    community = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    street = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
-    district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
-    city = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    # indexed with the submission time (Meta.indexes): a place's cases over a period are one index range
+    grid = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    community = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    street = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
+    district = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
+    city = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     # who handles it
     lead_unit = models.ForeignKey(
@@ -443,6 +454,7 @@ class WorkOrder(SealedMixin, LinliModel):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("lead unit"),
+        db_index=False,  # wo_unit_time
     )
     proposed_unit = models.ForeignKey(
         HandlingUnit,
@@ -518,6 +530,12 @@ class WorkOrder(SealedMixin, LinliModel):
             models.Index(fields=["district", "status", "resolve_due"], name="wo_district_queue"),
             models.Index(fields=["lead_unit", "status"], name="wo_unit_status"),
             models.Index(fields=["grid", "submitted_at"], name="wo_grid_time"),
+            # a search over a period reads the scope's own cases of the period (linli/cases/words.py)
+            models.Index(fields=["community", "submitted_at"], name="wo_community_time"),
+            models.Index(fields=["street", "submitted_at"], name="wo_street_time"),
+            models.Index(fields=["district", "submitted_at"], name="wo_district_time"),
+            models.Index(fields=["city", "submitted_at"], name="wo_city_time"),
+            models.Index(fields=["lead_unit", "submitted_at"], name="wo_unit_time"),
             # duplicate detection probes a category's cells around a case (two by two) within a time window
             models.Index(F("category"), *place_cells(), F("submitted_at"), name="wo_category_cell"),
             models.Index(F("suggested_category"), *place_cells(), F("submitted_at"), name="wo_suggested_cell"),

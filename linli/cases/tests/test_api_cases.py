@@ -12,6 +12,7 @@ from linli.api.tests.conftest import ApiClient, assert_error
 from linli.cases import services
 from linli.cases.models import Channel, Status, WorkOrder
 from linli.cases.tests.helpers import open_case
+from linli.testing.world import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -282,3 +283,55 @@ def test_word_search_runs_with_its_own_work_mem(world, api, settings):
     with CaptureQueriesContext(connection) as ctx:
         client.get("/cases", q=case.number)  # a case number needs no such memory
     assert not any("work_mem" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_word_search_counts_every_match_with_the_page(world, api):
+    # the count comes with the page (COUNT(*) OVER ()); a page past the end still says how many there are
+    cases = [
+        open_case(world, user="community", grid="A1-1", category="0202", description=f"{i}楼漏水") for i in range(3)
+    ]
+    client = api("street")
+    first = client.get("/cases", q="漏水", limit=2).json()
+    assert first["count"] == 3 and [r["id"] for r in first["results"]] == [c.pk for c in cases[::-1][:2]]
+    second = client.get("/cases", q="漏水", limit=2, offset=2).json()
+    assert second["count"] == 3 and [r["id"] for r in second["results"]] == [cases[0].pk]
+    past = client.get("/cases", q="漏水", limit=2, offset=9).json()
+    assert past["count"] == 3 and past["results"] == []
+    nothing = client.get("/cases", q="漏水 没有这个词").json()
+    assert nothing["count"] == 0 and nothing["results"] == []
+
+
+def test_word_search_finds_what_my_unit_assists_with_in_the_period(world, api):
+    # a unit member's scope includes the cases the unit assists with, listed by id for the period
+    from linli.cases.models import CoHandler
+
+    assisted = open_case(world, user="community_b", grid="B1-1", category="0202", description="楼上漏水")
+    old = open_case(world, user="community_b", grid="B1-1", category="0202", description="地下室漏水")
+    not_mine = open_case(world, user="community_b", grid="B1-1", category="0202", description="厨房漏水")
+    for case in (assisted, old):
+        CoHandler.objects.create(work_order=case, unit=world.units["a-urban"])
+    WorkOrder.objects.filter(pk=old.pk).update(submitted_at=timezone.now() - dt.timedelta(days=120))
+    client = api("handler")
+
+    def ids(**params):
+        return {r["id"] for r in client.get("/cases", q="漏水", **params).json()["results"]}
+
+    assert assisted.pk in ids() and old.pk not in ids() and not_mine.pk not in ids()
+    since = (timezone.localdate() - dt.timedelta(days=200)).isoformat()
+    assert old.pk in ids(since=since) and not_mine.pk not in ids(since=since)
+
+
+def test_word_search_reads_a_street_s_period_and_a_city_s_bigrams(world, api):
+    # a street's or district's search reads its own cases of the period (wo_street_time…) and tests the words
+    # on each; a city-wide search asks the bigram index first (linli/cases/words.py narrow_scope)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = open_case(world, user="community", grid="A1-1", category="0202", description="楼上漏水")
+    city_user = make_user("city-staff", "street", area=world.areas["city"])
+    city = ApiClient(ApiToken.issue(city_user)[1])
+    for name, client, indexed in (("street", api("street"), False), ("city", city, True)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert [r["id"] for r in client.get("/cases", q="漏水").json()["results"]] == [case.pk], name
+        sql = " ".join(q["sql"] for q in ctx.captured_queries)
+        assert ("linli_bigrams" in sql) is (indexed and connection.vendor == "postgresql"), name
