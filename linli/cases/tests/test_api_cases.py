@@ -335,3 +335,31 @@ def test_word_search_reads_a_street_s_period_and_a_city_s_bigrams(world, api):
             assert [r["id"] for r in client.get("/cases", q="漏水").json()["results"]] == [case.pk], name
         sql = " ".join(q["sql"] for q in ctx.captured_queries)
         assert ("linli_bigrams" in sql) is (indexed and connection.vendor == "postgresql"), name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "楼道灯坏了",
+        "三楼 漏水\t漏水",
+        "Ab c\u3000d",
+        "WiFi 没信号 wifi",
+        "x" * 3 + "漏水" * 2,
+        "　漏\n水 ",
+        "é É",
+    ],
+)
+def test_the_bigram_function_gives_each_pair_of_characters_but_spaces(db, text):
+    # cases migration 0013: the set of lower-case character pairs without a space, as the indexes hold them
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("linli_bigrams is PostgreSQL's")
+    with connection.cursor() as cur:
+        cur.execute("SELECT linli_bigrams(%s)", [text])
+        got = set(cur.fetchone()[0])
+        cur.execute("SELECT lower(%s)", [text])
+        low = cur.fetchone()[0]
+    assert got == {low[i : i + 2] for i in range(len(low) - 1) if not any(c.isspace() for c in low[i : i + 2])}
