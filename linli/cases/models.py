@@ -386,8 +386,15 @@ class WorkOrder(SealedMixin, LinliModel):
 
     title = models.CharField(_("title"), max_length=120)
     description = models.TextField(_("description"), max_length=2000)
+    # both served by the duplicate probes' indexes, which begin with them (wo_category_cell, wo_suggested_cell)
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("category")
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("category"),
+        db_index=False,
     )
     suggested_category = models.ForeignKey(
         Category,
@@ -396,6 +403,7 @@ class WorkOrder(SealedMixin, LinliModel):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("suggested category"),
+        db_index=False,
     )
     suggestion_confidence = models.FloatField(_("confidence"), null=True, blank=True)
     category_corrected = models.BooleanField(_("category corrected by staff"), default=False)
@@ -423,10 +431,10 @@ class WorkOrder(SealedMixin, LinliModel):
     )
     caller_name = models.CharField(_("caller"), max_length=50, blank=True)
     caller_phone_enc = models.TextField(blank=True, default="", editable=False)
-    caller_phone_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    caller_phone_hash = models.CharField(max_length=64, blank=True, default="", editable=False)  # wo_caller_phone
     caller_phone = Sealed(mask=crypto.mask_phone)
     call_time = models.DateTimeField(_("call time"), null=True, blank=True)
-    external_ref = models.CharField(_("external reference"), max_length=80, blank=True, db_index=True)
+    external_ref = models.CharField(_("external reference"), max_length=80, blank=True)  # wo_external_ref
     open311_client = models.ForeignKey(
         "Open311Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -530,6 +538,9 @@ class WorkOrder(SealedMixin, LinliModel):
             models.Index(fields=["district", "status", "resolve_due"], name="wo_district_queue"),
             models.Index(fields=["lead_unit", "status"], name="wo_unit_status"),
             models.Index(fields=["grid", "submitted_at"], name="wo_grid_time"),
+            # exact lookups only: no LIKE twin (varchar_pattern_ops), which db_index would add on PostgreSQL
+            models.Index(fields=["caller_phone_hash"], name="wo_caller_phone"),
+            models.Index(fields=["external_ref"], name="wo_external_ref"),
             # a search over a period reads the scope's own cases of the period (linli/cases/words.py)
             models.Index(fields=["community", "submitted_at"], name="wo_community_time"),
             models.Index(fields=["street", "submitted_at"], name="wo_street_time"),

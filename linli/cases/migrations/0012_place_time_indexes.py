@@ -13,6 +13,8 @@ transaction.
 import django.db.models.deletion
 from django.db import migrations, models
 
+from linli.core import migration_indexes as ix
+
 TABLE = "cases_workorder"
 NEW = {
     "wo_community_time": ("community_id", "submitted_at"),
@@ -24,47 +26,17 @@ NEW = {
 OLD = ("grid_id", "community_id", "street_id", "district_id", "city_id", "lead_unit_id")
 
 
-def _indexes(schema_editor) -> dict:
-    connection = schema_editor.connection
-    with connection.cursor() as cur:
-        return connection.introspection.get_constraints(cur, TABLE)
-
-
-def _create(schema_editor, name: str, columns) -> None:
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    index = _indexes(schema_editor).get(name)
-    if index is not None and schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cur:  # an interrupted CONCURRENTLY build leaves it INVALID
-            cur.execute(
-                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s",
-                [name],
-            )
-            if cur.fetchone()[0]:
-                schema_editor.execute(f"DROP INDEX CONCURRENTLY {name}")
-                index = None
-    if index is None:
-        schema_editor.execute(f"CREATE INDEX {concurrently}{name} ON {TABLE} ({', '.join(columns)})")
-
-
-def _drop(schema_editor, name: str) -> None:
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
-
-
 def forwards(apps, schema_editor):
     for name, columns in NEW.items():
-        _create(schema_editor, name, columns)
-    for name, index in _indexes(schema_editor).items():
-        if index["index"] and not index["unique"] and not index["primary_key"] and name not in NEW:
-            if len(index["columns"]) == 1 and index["columns"][0] in OLD:
-                _drop(schema_editor, name)
+        ix.create_index(schema_editor, TABLE, name, columns)
+    ix.drop_single_column_indexes(schema_editor, TABLE, OLD, keep=NEW)
 
 
 def backwards(apps, schema_editor):
     for column in OLD:
-        _create(schema_editor, schema_editor._create_index_name(TABLE, [column], suffix=""), [column])
+        ix.create_index(schema_editor, TABLE, ix.django_index_name(schema_editor, TABLE, column), [column])
     for name in NEW:
-        _drop(schema_editor, name)
+        ix.drop_index(schema_editor, name)
 
 
 def _fk(to: str, null: bool = False, **extra) -> models.ForeignKey:

@@ -1,0 +1,54 @@
+"""Index changes on big tables, for migrations: built CONCURRENTLY on PostgreSQL (the table stays writable while
+an index builds) and plainly elsewhere. A migration that uses them sets `atomic = False`, because PostgreSQL
+builds concurrently only outside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def _concurrently(schema_editor) -> str:
+    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+
+
+def indexes(schema_editor, table: str) -> dict:
+    connection = schema_editor.connection
+    with connection.cursor() as cur:
+        return connection.introspection.get_constraints(cur, table)
+
+
+def create_index(schema_editor, table: str, name: str, columns: Sequence[str]) -> None:
+    """CREATE INDEX name ON table (columns), unless it exists; an INVALID leftover of an interrupted concurrent
+    build is dropped and built again."""
+    existing = indexes(schema_editor, table).get(name)
+    if existing is not None and schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cur:
+            cur.execute(
+                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s",
+                [name],
+            )
+            if cur.fetchone()[0]:
+                drop_index(schema_editor, name)
+                existing = None
+    if existing is None:
+        schema_editor.execute(f"CREATE INDEX {_concurrently(schema_editor)}{name} ON {table} ({', '.join(columns)})")
+
+
+def drop_index(schema_editor, name: str) -> None:
+    schema_editor.execute(f"DROP INDEX {_concurrently(schema_editor)}IF EXISTS {name}")
+
+
+def drop_single_column_indexes(schema_editor, table: str, columns: Iterable[str], keep: Iterable[str] = ()) -> None:
+    """Drop the plain (non-unique) indexes on exactly one of `columns` — those Django names itself, such as
+    table_column_1a2b3c4d and its _like twin — except the ones named in `keep`."""
+    columns, keep = set(columns), set(keep)
+    for name, index in indexes(schema_editor, table).items():
+        if not index["index"] or index["unique"] or index["primary_key"] or name in keep:
+            continue
+        if len(index["columns"]) == 1 and index["columns"][0] in columns:
+            drop_index(schema_editor, name)
+
+
+def django_index_name(schema_editor, table: str, column: str) -> str:
+    """The name Django gives a column's db_index, for putting one back."""
+    return schema_editor._create_index_name(table, [column], suffix="")
