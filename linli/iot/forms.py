@@ -42,6 +42,14 @@ class DeviceFilterForm(forms.Form):
         )
 
 
+def resident_label(resident, sees_names: bool) -> str:
+    """The cared-for resident's name, masked (张**) for roles that may not reveal personal data: a property
+    company maintains devices and does not need to know who wears them."""
+    if resident is None:
+        return ""
+    return resident.name if sees_names else masked_name(resident.name)
+
+
 def maintainer_choices(user):
     """The units that may maintain the user's devices: the active units working in the areas where the user
     manages devices, or above them (a district's vendor contract), and those serving the user's estates."""
@@ -188,10 +196,7 @@ class DeviceForm(forms.Form):
 
     @staticmethod
     def initial_for(device: Device, user=None) -> dict:
-        resident = ""
-        if device.resident:
-            sees = user is None or user.has_linli_perm("people.reveal")
-            resident = device.resident.name if sees else masked_name(device.resident.name)
+        resident = resident_label(device.resident, user is None or user.has_linli_perm("people.reveal"))
         return {
             "code": device.code,
             "kind": device.kind,

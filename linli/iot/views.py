@@ -29,7 +29,6 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.http import AuthedHttpRequest, requires
 from linli.core.services import save_audited
-from linli.dispatch.services import masked_name
 from linli.iot import display, forms, provision
 from linli.iot.models import LIFE_SAFETY, Alarm, Device, Rule, Telemetry
 from linli.people.forms import apply_errors
@@ -96,7 +95,7 @@ def device_list(request: AuthedHttpRequest):
     sees_names = user.has_linli_perm("people.reveal")
     for d in page.object_list:
         d.seen_ago = display.ago(d.last_seen_at, now)
-        d.resident_label = _resident_label(d.resident, sees_names)
+        d.resident_label = forms.resident_label(d.resident, sees_names)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -111,14 +110,6 @@ def device_list(request: AuthedHttpRequest):
             "low_battery": forms.LOW_BATTERY,
         },
     )
-
-
-def _resident_label(resident, sees_names: bool) -> str:
-    """The cared-for resident's name, masked (张**) for roles that may not reveal personal data: a property
-    company maintains devices and does not need to know who wears them."""
-    if resident is None:
-        return ""
-    return resident.name if sees_names else masked_name(resident.name)
 
 
 def _residents_matching(user, q: str):
@@ -157,7 +148,7 @@ def device_detail(request: AuthedHttpRequest, pk: int):
             "map_point": point,
             "chart": _chart(device),
             "seen_ago": display.ago(device.last_seen_at),
-            "resident_label": _resident_label(device.resident, request.user.has_linli_perm("people.reveal")),
+            "resident_label": forms.resident_label(device.resident, request.user.has_linli_perm("people.reveal")),
             "can_manage": Device.objects.for_user(request.user, "manage").filter(pk=device.pk).exists(),
             "rules": _rules_for(device),
         },
