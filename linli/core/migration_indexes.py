@@ -52,3 +52,18 @@ def drop_single_column_indexes(schema_editor, table: str, columns: Iterable[str]
 def django_index_name(schema_editor, table: str, column: str) -> str:
     """The name Django gives a column's db_index, for putting one back."""
     return schema_editor._create_index_name(table, [column], suffix="")
+
+
+def replace_indexes(schema_editor, table: str, new: dict[str, Sequence[str]], old: Iterable[str]) -> None:
+    """Build the `new` indexes (name → columns), then drop the single-column indexes on the `old` columns."""
+    for name, columns in new.items():
+        create_index(schema_editor, table, name, columns)
+    drop_single_column_indexes(schema_editor, table, old, keep=new)
+
+
+def restore_indexes(schema_editor, table: str, new: dict[str, Sequence[str]], old: Iterable[str]) -> None:
+    """replace_indexes backwards: Django's own index on each `old` column again, then the `new` ones dropped."""
+    for column in old:
+        create_index(schema_editor, table, django_index_name(schema_editor, table, column), [column])
+    for name in new:
+        drop_index(schema_editor, name)

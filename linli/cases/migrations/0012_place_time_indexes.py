@@ -27,16 +27,11 @@ OLD = ("grid_id", "community_id", "street_id", "district_id", "city_id", "lead_u
 
 
 def forwards(apps, schema_editor):
-    for name, columns in NEW.items():
-        ix.create_index(schema_editor, TABLE, name, columns)
-    ix.drop_single_column_indexes(schema_editor, TABLE, OLD, keep=NEW)
+    ix.replace_indexes(schema_editor, TABLE, NEW, OLD)
 
 
 def backwards(apps, schema_editor):
-    for column in OLD:
-        ix.create_index(schema_editor, TABLE, ix.django_index_name(schema_editor, TABLE, column), [column])
-    for name in NEW:
-        ix.drop_index(schema_editor, name)
+    ix.restore_indexes(schema_editor, TABLE, NEW, OLD)
 
 
 def _fk(to: str, null: bool = False, **extra) -> models.ForeignKey:

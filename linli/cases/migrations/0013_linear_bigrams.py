@@ -8,6 +8,8 @@ into characters once and walks the array: the same bigrams (the same set; it may
 stores once), so the indexes built with the old function stay valid and need no rebuild.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 FUNCTION = r"""
@@ -29,14 +31,8 @@ END
 $$
 """
 
-QUADRATIC = r"""
-CREATE OR REPLACE FUNCTION linli_bigrams(t text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(DISTINCT g), '{}')
-  FROM (SELECT substr(lower(t), i, 2) AS g FROM generate_series(1, char_length(t) - 1) AS i) AS s
-  WHERE g !~ '[[:space:]]'
-$$
-"""
+# backwards: the function as migration 0010 made it
+QUADRATIC = import_module("linli.cases.migrations.0010_open_case_words").FUNCTION
 
 
 def forwards(apps, schema_editor):

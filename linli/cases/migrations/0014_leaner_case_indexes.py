@@ -9,8 +9,8 @@ A city's deadline sweep after a stop rewrites tens of thousands of cases; with 3
 cost ≈ 0.35 ms (docs/benchmarks.md). Built CONCURRENTLY on PostgreSQL, as migration 0012.
 """
 
-import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models.deletion import PROTECT, SET_NULL
 
 from linli.core import migration_indexes as ix
 
@@ -20,16 +20,23 @@ OLD = ("caller_phone_hash", "external_ref", "category_id", "suggested_category_i
 
 
 def forwards(apps, schema_editor):
-    for name, columns in NEW.items():
-        ix.create_index(schema_editor, TABLE, name, columns)
-    ix.drop_single_column_indexes(schema_editor, TABLE, OLD, keep=NEW)
+    ix.replace_indexes(schema_editor, TABLE, NEW, OLD)
 
 
 def backwards(apps, schema_editor):
-    for column in OLD:
-        ix.create_index(schema_editor, TABLE, ix.django_index_name(schema_editor, TABLE, column), [column])
-    for name in NEW:
-        ix.drop_index(schema_editor, name)
+    ix.restore_indexes(schema_editor, TABLE, NEW, OLD)
+
+
+def _category(on_delete, verbose_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        blank=True,
+        db_index=False,
+        null=True,
+        on_delete=on_delete,
+        related_name="+",
+        to="cases.category",
+        verbose_name=verbose_name,
+    )
 
 
 class Migration(migrations.Migration):
@@ -45,17 +52,7 @@ class Migration(migrations.Migration):
                     field=models.CharField(blank=True, default="", editable=False, max_length=64),
                 ),
                 migrations.AlterField(
-                    model_name="workorder",
-                    name="category",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="cases.category",
-                        verbose_name="category",
-                    ),
+                    model_name="workorder", name="category", field=_category(PROTECT, "category")
                 ),
                 migrations.AlterField(
                     model_name="workorder",
@@ -65,15 +62,7 @@ class Migration(migrations.Migration):
                 migrations.AlterField(
                     model_name="workorder",
                     name="suggested_category",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="cases.category",
-                        verbose_name="suggested category",
-                    ),
+                    field=_category(SET_NULL, "suggested category"),
                 ),
                 *(
                     migrations.AddIndex(model_name="workorder", index=models.Index(fields=list(cols), name=name))
