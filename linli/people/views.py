@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,6 +64,8 @@ REVEALED_LABELS = {
 def _field_label(model, name: str) -> str:
     if name in REVEALED_LABELS:
         return str(REVEALED_LABELS[name])
+    if model is None:
+        return name
     try:
         return str(model._meta.get_field(name).verbose_name)
     except Exception:  # noqa: BLE001 - an old or unknown field name stays as it was recorded
@@ -91,8 +94,17 @@ def _history_row(rec: AuditRecord, actors: dict) -> dict:
         row["fields"] = [_field_label(CareProfile, k) for k in keys]
         return row
     keys = [k for k in sorted(set(before) | set(after)) if k not in ("id", "created_at", "updated_at")]
-    row["changes"] = [(k, before.get(k), after.get(k), k in before) for k in keys]
+    model = _model_of(rec.object_type)
+    row["changes"] = [(_field_label(model, k) if k else k, before.get(k), after.get(k), k in before) for k in keys]
     return row
+
+
+def _model_of(object_type: str):
+    """The model an audit record's object_type ("people.resident") names, or None."""
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
 
 
 def history_rows(records, display_names: bool = False) -> list[dict]:

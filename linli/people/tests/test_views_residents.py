@@ -9,6 +9,7 @@ from django.urls import reverse
 from linli.core.idnumber import make_id_number
 from linli.core.models import AuditRecord
 from linli.people.models import Occupancy, Resident
+from linli.people.views import history_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_users")]
 
@@ -378,3 +379,13 @@ def test_unfiltered_list_shows_the_scope_total(world, client_for):
     assert response.context["page"].paginator.count == 4
     filtered = client_for("community").get(reverse("people:resident-list"), {"elderly": "on"})
     assert filtered.context["page"].paginator.count == 2
+
+
+def test_history_names_the_changed_fields_in_the_reader_s_language(client_for, world):
+    # a change is listed by the field's name (关系 / relation to head), not by its column (relation_to_head)
+    r = world.residents["A1-1/101"]
+    history = html(client_for("grid").get(url("resident-detail", r.pk))).split("card history")[-1]
+    assert "relation_to_head" not in history and "household_id" not in history
+    assert str(Resident._meta.get_field("relation_to_head").verbose_name) in history
+    rows = history_rows([AuditRecord(object_type="no.such", action="update", before={"x": 1}, after={"x": 2})])
+    assert rows[0]["changes"] == [("x", 1, 2, True)]  # an unknown model keeps its recorded names
