@@ -101,6 +101,8 @@ def alarm_payload(alarm: Alarm, escalated_to: list[str] | None = None) -> dict:
         "kind": alarm.device.kind,
         "resident": resident.name if resident else "",
         "age": resident.age if resident else None,
+        # 独居: nobody at home to open the door or call back, which a call-taker weighs before claiming
+        "alone": bool(resident) and any(label.code == "living_alone" for label in resident.labels.all()),
         "house": str(house) if house else "",
         "place": services.place_text(alarm),
         "grid": alarm.grid.name,
@@ -146,7 +148,11 @@ def console_rows(alarm_ids) -> list[Alarm]:
     from linli.dispatch import services
 
     return with_escalations(
-        list(Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True).select_related(*services.CONSOLE_RELATED))
+        list(
+            Alarm.objects.filter(pk__in=list(alarm_ids), life_safety=True)
+            .select_related(*services.CONSOLE_RELATED)
+            .prefetch_related("resident__labels")
+        )
     )
 
 

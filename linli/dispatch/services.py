@@ -93,6 +93,7 @@ def open_console_alarms(user):
         console_alarms(user)
         .filter(status__in=(AlarmStatus.ACTIVE, AlarmStatus.ACKNOWLEDGED))
         .select_related(*CONSOLE_RELATED)
+        .prefetch_related("resident__labels")
     )
 
 

@@ -186,3 +186,20 @@ def test_the_demo_gives_every_watched_resident_a_profile_once(world):
     assert profiles.count() == 2 and all(p.conditions and p.doctor for p in profiles)
     assert not CareProfile.objects.filter(resident=world.resident_in("B1-1")).exists()
     assert ensure_demo_care_profiles(world.areas["A"]) == 0  # idempotent
+
+
+def test_the_console_card_says_who_lives_alone(world, client_for):
+    # 独居 on the card before anyone claims it; read with the labels of every alarm in one query
+    alone = make_alarm(world, "A1-1")  # the world's 101 residents live alone
+    other = make_alarm(world, "A1-2")
+    other.resident = world.residents["A1-2/102"]
+    other.save(update_fields=["resident"])
+    c = client_for("dispatcher")
+    rows = {a["id"]: a for a in c.get("/dispatch/alarms.json").json()["alarms"]}
+    assert rows[alone.pk]["alone"] is True and rows[other.pk]["alone"] is False
+    assert 'data-t-alone="Lives alone"' in c.get("/dispatch/").content.decode()
+    layer = get_channel_layer()
+    async_to_sync(layer.group_add)(live.ALL_GROUP, "alone-test-channel")
+    live.push(live.console_rows([alone.pk]), "raised")
+    assert async_to_sync(layer.receive)("alone-test-channel")["alarm"]["alone"] is True
+    async_to_sync(layer.group_discard)(live.ALL_GROUP, "alone-test-channel")

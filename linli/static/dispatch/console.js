@@ -67,7 +67,8 @@
     // no person (a home smoke detector, say): the device code is on the line below, not twice
     var who = a.resident ? " · " + esc(a.resident) + (a.age != null ? " · " + esc(a.age) + " " + esc(t.tYears) : "") : "";
     var html = '<div class="what"><span class="sev sev-' + esc(a.severity) + '">' + esc(a.severity_label) + "</span> " +
-      "<strong>" + esc(a.type_label) + "</strong>" + who + careTags(a.care) +
+      "<strong>" + esc(a.type_label) + "</strong>" + who +
+      (a.alone ? ' <span class="tag care alone">' + esc(t.tAlone) + "</span>" : "") + careTags(a.care) +
       '<div class="meta"><span class="place">' + esc(a.place || a.house || a.grid) + "</span><span>" + esc(a.street) + "</span>" +
       '<span class="mono">' + esc(a.device) + "</span>" +
       '<time datetime="' + esc(a.raised_at) + '">' + esc(t.tReceived) + " " + esc(time(a.raised_at)) + "</time>" +
