@@ -53,8 +53,16 @@ NAV: list[tuple[str, StrPromise, str | None, dict[str, Any]]] = [
 ]
 
 
+INLINE_MAX = 12  # more entries than this do not fit one row of a 1366 px screen in English (19 took two)
+
+
 class Nav(list):
-    """The user's menu entries in order; `main` and `more` split them for elder mode's shorter menu."""
+    """The user's menu entries in order; `main` and `more` split them for a shorter menu: elder mode's always,
+    everyone's when the menu is `crowded`."""
+
+    @property
+    def crowded(self) -> bool:
+        return len(self) > INLINE_MAX
 
     @property
     def main(self) -> list[dict]:
@@ -63,6 +71,10 @@ class Nav(list):
     @property
     def more(self) -> list[dict]:
         return [item for item in self if item["secondary"]]
+
+    @property
+    def more_names(self) -> list[str]:
+        return [item["name"] for item in self.more]
 
 
 def nav_for(user) -> Nav:

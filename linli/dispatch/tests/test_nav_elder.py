@@ -70,3 +70,19 @@ def test_every_page_uses_the_elder_menu(world, client_for):
     nav = html[html.index('id="mainnav"') : html.index("</nav>", html.index('id="mainnav"'))]
     assert '<details class="nav-more"' in nav
     assert f'href="{reverse("dispatch:history")}"' in nav.split('<details class="nav-more"')[1]
+
+
+def test_a_crowded_standard_menu_keeps_the_rest_in_a_drop_down(world):
+    # a street supervisor's 19 entries took two rows of a 1366 px screen in English: the secondary ones go under
+    # "More", closed even on one of its pages (a drop-down must not cover the page), which it marks instead
+    user = world.users["street"]
+    nav = nav_for(user)
+    assert nav.crowded and not nav_for(world.users["dispatcher"]).crowded
+    html = render(user, reverse("cases:workbench"), elder=False)
+    head, more = html.split('<details class="nav-more"')
+    assert f'href="{reverse("places:area-list")}"' in more and f'href="{reverse("places:area-list")}"' not in head
+    assert f'href="{reverse("cases:workbench")}" aria-current="page"' in head
+    assert more.startswith(">")
+    on_areas = render(user, reverse("places:area-list"), elder=False)
+    assert '<details class="nav-more" data-current>' in on_areas and " open" not in on_areas.split("<details")[1][:40]
+    assert '<details class="nav-more" open>' in render(user, reverse("places:area-list"), elder=True)

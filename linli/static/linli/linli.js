@@ -8,4 +8,10 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // the menu's "More" drop-down closes when one clicks elsewhere, as menus do
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.nav-more[open]").forEach(function (d) {
+      if (!d.contains(e.target) && !document.documentElement.classList.contains("elder")) d.removeAttribute("open");
+    });
+  });
 })();
