@@ -70,6 +70,8 @@ def console(request: AuthedHttpRequest) -> HttpResponse:
         "busy": rescuers.exclude(status__in=(Rescuer.Status.AVAILABLE, Rescuer.Status.OFF_DUTY)).count(),
         "open_incidents": services.console_incidents(request.user).filter(status__in=OPEN_INCIDENT).count(),
         "mobility_labels": {code: str(label) for code, label in CareProfile.Mobility.choices},
+        # without map tiles, the grids of the user's area are drawn under the alarms, so a dot has a place
+        "outline_url": reverse("places:map-data") if request.user.has_linli_perm("places.view") else "",
     }
     return render(request, "dispatch/console.html", context)
 

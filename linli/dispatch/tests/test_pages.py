@@ -105,3 +105,15 @@ def test_rescuer_duty_and_position_posts(world, client_for):
     assert ok.json()["ok"]
     bad = phone.post("/dispatch/rescue/position/", {"lat": "x"}, HTTP_ACCEPT="application/json")
     assert bad.status_code == 400 and bad.json()["error"]
+
+
+def test_console_map_draws_the_grids_of_its_own_area_only(world, client_for):
+    # without map tiles the console draws the user's grids under the alarms, read from the places map's data,
+    # which is scoped: street A's dispatcher gets A's grids, none of B's
+    from django.urls import reverse
+
+    page = client_for("dispatcher").get("/dispatch/").content.decode()
+    url = reverse("places:map-data")
+    assert f'data-outline="{url}"' in page
+    grids = {f["properties"]["name"] for f in client_for("dispatcher").get(url).json()["features"]}
+    assert world.areas["A1-1"].name in grids and world.areas["B1-1"].name not in grids

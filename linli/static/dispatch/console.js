@@ -140,6 +140,7 @@
       L.control.zoom({ zoomInTitle: t.tZoomIn, zoomOutTitle: t.tZoomOut }).addTo(map);
       if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
       map.setView([Number(el.dataset.lat) || 39.12, Number(el.dataset.lng) || 117.2], 13);
+      if (!el.dataset.tiles && el.dataset.outline) drawOutline(el.dataset.outline);
     }
     var seen = {};
     var points = [];
@@ -148,7 +149,7 @@
       seen[a.id] = true;
       var color = a.severity === "critical" ? "#c81e1e" : a.severity === "major" ? "#e8590c" : "#1c5fa8";
       // a fixed device (call button) is drawn at its building or grid: dashed, as the place is approximate
-      var style = { radius: 9, color: color, weight: 3, fillColor: a.claimed_by ? "#ffffff" : color, fillOpacity: 0.85,
+      var style = { className: "alarm-marker", radius: 9, color: color, weight: 3, fillColor: a.claimed_by ? "#ffffff" : color, fillOpacity: 0.85,
                     dashArray: a.located ? null : "4 3" };
       if (markers[a.id]) markers[a.id].setStyle(style);
       else markers[a.id] = L.circleMarker([a.lat, a.lng], style).addTo(map);
@@ -158,6 +159,25 @@
     });
     Object.keys(markers).forEach(function (k) { if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; } });
     if (points.length) map.fitBounds(points, { maxZoom: 16, padding: [30, 30] });
+  }
+
+  // without tiles: the grids of the user's area (and, close up, its buildings) from the places map's data, drawn
+  // faintly under the alarms and named on hover, so that a dot on a grey box has a place
+  function drawOutline(url) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        var layer = L.geoJSON(data, {
+          style: function () { return { className: "grid-outline", color: "#7b8794", weight: 1, fillColor: "#cbd2d9", fillOpacity: 0.15 }; },
+          pointToLayer: function (f, at) {
+            return L.circleMarker(at, { className: "building-outline", radius: 3, color: "#9aa5b1", weight: 1, fillOpacity: 0.4 });
+          },
+          onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name)); }
+        }).addTo(map);
+        layer.bringToBack();
+        if (!Object.keys(markers).length && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+      })
+      .catch(function () { /* the alarms show without it */ });
   }
 
   // ---- the socket, reconnecting; after a reconnect the list is reloaded (nothing missed while away)
