@@ -1,7 +1,7 @@
-"""live.js (the incident and rescuer pages' live updates) in headless Chromium against a routed fake server and
-a fake WebSocket: the real htmx and live.js, no Django server. Two promises: an htmx form (a phone reveal) does
-not stop the page from following the incident; a form the user has started filling in keeps the version they
-decided on, so the server's optimistic lock refuses a decision taken on what has since changed."""
+"""live.js and socket.js (the incident and rescuer pages' live updates) in headless Chromium against a routed fake
+server and a fake WebSocket: the real htmx, socket.js and live.js, no Django server. Two promises: an htmx form (a
+phone reveal) does not stop the page from following the incident; a form the user has started filling in keeps the
+version they decided on, so the server's optimistic lock refuses a decision taken on what has since changed."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ RESCUE = """<!doctype html><html><head><meta charset="utf-8"><script src="/stati
 <span id="call-resident"><form method="post" action="/reveal" hx-post="/reveal" hx-target="#call-resident">
 <input type="hidden" name="target" value="resident"><button id="reveal">Show number to call</button></form></span>
 </div></div>
-<script src="/static/live.js"></script>
+<script src="/static/socket.js"></script><script src="/static/live.js"></script>
 <script>window.LinliLive.follow(document.getElementById("rescue"), ["rescue-live"]);</script>
 </body></html>"""
 
@@ -39,7 +39,7 @@ INCIDENT = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 <input type="hidden" name="version" value="{v}">
 <select name="reason" id="c-reason"><option value="">-</option><option value="done">done</option></select>
 <input name="outcome" id="c-outcome"><button id="c-submit">Close incident</button></form></div></div>
-<script src="/static/live.js"></script>
+<script src="/static/socket.js"></script><script src="/static/live.js"></script>
 <script>window.LinliLive.follow(document.getElementById("incident"), ["incident-status", "actions"]);</script>
 </body></html>"""
 
@@ -52,8 +52,9 @@ def _open(browser, html, state, posted=None):
         url = request.url
         if url.endswith("/static/htmx.min.js"):
             return route.fulfill(body=(STATIC / "vendor/htmx.min.js").read_text(), content_type="text/javascript")
-        if url.endswith("/static/live.js"):
-            return route.fulfill(body=(STATIC / "dispatch/live.js").read_text(), content_type="text/javascript")
+        for name in ("socket.js", "live.js"):
+            if url.endswith(f"/static/{name}"):
+                return route.fulfill(body=(STATIC / "dispatch" / name).read_text(), content_type="text/javascript")
         if url.endswith("/reveal"):
             return route.fulfill(body='<a href="tel:13912345678">13912345678</a>', content_type="text/html")
         if request.method == "POST":

@@ -180,8 +180,7 @@
       .catch(function () { /* the alarms show without it */ });
   }
 
-  // ---- the socket, reconnecting; after a reconnect the list is reloaded (nothing missed while away)
-  var retry = 1000;
+  // ---- the socket (socket.js), reconnecting; after a reconnect the list is reloaded (nothing missed while away)
   function reload() {
     return fetch(t.alarmsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -192,26 +191,21 @@
       })
       .catch(function () { /* the next reconnect tries again */ });
   }
-  function connect(again) {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + t.wsPath);
-    ws.onopen = function () {
-      retry = 1000;
-      state.textContent = t.tLive;
-      state.className = "live-state on";
-      root.dataset.live = "on";
-      if (again) reload();
-    };
-    ws.onmessage = function (e) {
-      var msg = JSON.parse(e.data);
-      if (msg.type === "alarm") upsert(msg.alarm, msg.event);
-    };
-    ws.onclose = function () {
-      state.textContent = t.tOffline;
-      state.className = "live-state off";
-      root.dataset.live = "off";
-      setTimeout(function () { connect(true); }, retry);
-      retry = Math.min(retry * 2, 15000);
-    };
+  function connect() {
+    LinliSocket.open(t.wsPath, {
+      open: function (again) {
+        state.textContent = t.tLive;
+        state.className = "live-state on";
+        root.dataset.live = "on";
+        if (again) reload();
+      },
+      message: function (msg) { if (msg.type === "alarm") upsert(msg.alarm, msg.event); },
+      close: function () {
+        state.textContent = t.tOffline;
+        state.className = "live-state off";
+        root.dataset.live = "off";
+      }
+    });
   }
 
   JSON.parse(document.getElementById("console-alarms").textContent).forEach(function (a) {
@@ -219,5 +213,5 @@
     alarms[a.id] = a;
   });
   render();
-  connect(false);
+  connect();
 })();

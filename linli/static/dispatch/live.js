@@ -1,7 +1,7 @@
 /* Pages that follow incidents live: the dispatcher's incident page and the rescuer's phone page.
 
-   LinliLive.follow(root, parts, hooks) opens the WebSocket at root.dataset.wsPath (reconnecting with back-off,
-   a ping every 25 s). The socket only says "incident <id> changed"; the page then fetches itself in the
+   LinliLive.follow(root, parts, hooks) opens the WebSocket at root.dataset.wsPath (socket.js: reconnecting with
+   back-off, a ping every 25 s). The socket only says "incident <id> changed"; the page then fetches itself in the
    background and swaps its live parts (the ids in `parts`). While the socket is down the page polls itself
    every 20 s instead. root.dataset.version tells whether anything changed.
    A part holding a form the user has started filling in is not swapped: its forms keep the version the user
@@ -10,7 +10,7 @@
    the background reloads (they would eat its message); an htmx form (a phone reveal) does not leave. */
 (function () {
   "use strict";
-  var PING_MS = 25000, POLL_MS = 20000;
+  var POLL_MS = 20000;
 
   var SKIP = { hidden: 1, submit: 1, button: 1, reset: 1, image: 1 };
 
@@ -48,7 +48,7 @@
     var t = root.dataset;
     var state = document.getElementById("live-state");
     var leaving = false, busy = false, again = false;
-    var retry = 1000, pingTimer = null, pollTimer = null;
+    var pollTimer = null;
 
     document.addEventListener("submit", function (e) {
       var form = e.target;
@@ -104,30 +104,15 @@
       pollTimer = on ? setInterval(refresh, POLL_MS) : null;
     }
 
-    function connect(reconnecting) {
-      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + t.wsPath);
-      ws.onopen = function () {
-        retry = 1000;
+    LinliSocket.open(t.wsPath, {
+      open: function (reconnecting) {
         show(true);
         poll(false);
-        pingTimer = setInterval(function () { ws.send(JSON.stringify({ type: "ping" })); }, PING_MS);
         if (reconnecting) refresh();  // nothing missed while away
-      };
-      ws.onmessage = function (e) {
-        var msg = JSON.parse(e.data);
-        if (msg.type === "incident") refresh();
-      };
-      ws.onclose = function (e) {
-        clearInterval(pingTimer);
-        show(false);
-        poll(true);
-        if (e.code === 4403 || e.code === 4404) return;  // refused: polling is all this page may do
-        setTimeout(function () { connect(true); }, retry);
-        retry = Math.min(retry * 2, 15000);
-      };
-    }
-
-    connect(false);
+      },
+      message: function (msg) { if (msg.type === "incident") refresh(); },
+      close: function () { show(false); poll(true); }  // refused (4403/4404): polling is all this page may do
+    });
     return { refresh: refresh };
   }
 
