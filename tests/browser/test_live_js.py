@@ -16,6 +16,8 @@ FAKE_WS = """
 window.__sockets = [];
 window.WebSocket = function (url) { var s = this; window.__sockets.push(s); s.send = function () {};
   setTimeout(function () { s.onopen && s.onopen(); }, 10); };
+window.__drop = function (code) { var s = window.__sockets[window.__sockets.length - 1];
+  s.onclose && s.onclose({code: code}); };
 window.__push = function () { window.__sockets.forEach(function (s) {
   s.onmessage && s.onmessage({data: JSON.stringify({type: "incident", id: 1})}); }); };
 """
@@ -102,5 +104,26 @@ def test_a_half_made_decision_keeps_its_version_and_the_user_is_told(browser):
         page.click("#c-submit")
         page.wait_for_function("document.body.textContent.trim() === 'ok'")
         assert "version=3" in posted["body"], posted["body"]  # the server's lock sees the stale decision
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize(("code", "reconnects"), [(1006, True), (4403, False)])
+def test_a_dropped_socket_reconnects_and_refreshes_a_refused_one_only_polls(browser, code, reconnects):
+    # socket.js: a dropped connection comes back (and the page fetches what it missed); a refusal (4403 not
+    # allowed, 4404 no such incident) is final, and the page falls back to polling itself
+    state = {"v": 1}
+    page = _open(browser, RESCUE, state)
+    try:
+        page.goto("http://linli.test/dispatch/rescue/")
+        page.wait_for_function("document.getElementById('rescue').dataset.live === 'on'")
+        state["v"] = 2
+        page.evaluate(f"window.__drop({code})")
+        page.wait_for_function("document.getElementById('rescue').dataset.live === 'off'")
+        page.wait_for_timeout(1500)  # the first retry comes after 1 s
+        assert page.evaluate("window.__sockets.length") == (2 if reconnects else 1)
+        if reconnects:  # back on, and what changed while away is on the page
+            page.wait_for_function("document.getElementById('rescue').dataset.live === 'on'")
+            page.wait_for_function("document.getElementById('status').textContent === 'version 2'")
     finally:
         page.close()
