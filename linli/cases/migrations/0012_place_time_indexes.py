@@ -13,7 +13,7 @@ transaction.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from linli.core import migration_indexes as ix
+from linli.core import migration_ops as ix
 
 TABLE = "cases_workorder"
 NEW = {

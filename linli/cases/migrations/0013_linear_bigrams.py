@@ -12,6 +12,8 @@ from importlib import import_module
 
 from django.db import migrations
 
+from linli.core import migration_ops as ix
+
 FUNCTION = r"""
 CREATE OR REPLACE FUNCTION linli_bigrams(t text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -35,16 +37,6 @@ $$
 QUADRATIC = import_module("linli.cases.migrations.0010_open_case_words").FUNCTION
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTION)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(QUADRATIC)
-
-
 class Migration(migrations.Migration):
     dependencies = [("cases", "0012_place_time_indexes")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [ix.postgres_sql(FUNCTION, QUADRATIC)]

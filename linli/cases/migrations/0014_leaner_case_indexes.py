@@ -12,7 +12,7 @@ cost ≈ 0.35 ms (docs/benchmarks.md). Built CONCURRENTLY on PostgreSQL, as migr
 from django.db import migrations, models
 from django.db.models.deletion import PROTECT, SET_NULL
 
-from linli.core import migration_indexes as ix
+from linli.core import migration_ops as ix
 
 TABLE = "cases_workorder"
 NEW = {"wo_caller_phone": ("caller_phone_hash",), "wo_external_ref": ("external_ref",)}

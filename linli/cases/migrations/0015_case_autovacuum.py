@@ -11,6 +11,8 @@ city scale. PostgreSQL skips the index pass of a vacuum that finds few dead rows
 
 from django.db import migrations
 
+from linli.core import migration_ops as ix
+
 SETTINGS = {
     "autovacuum_vacuum_scale_factor": "0.002",
     "autovacuum_vacuum_insert_scale_factor": "0.002",
@@ -18,17 +20,13 @@ SETTINGS = {
 }
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        options = ", ".join(f"{k} = {v}" for k, v in SETTINGS.items())
-        schema_editor.execute(f"ALTER TABLE cases_workorder SET ({options})")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE cases_workorder RESET ({', '.join(SETTINGS)})")
+OPTIONS = ", ".join(f"{k} = {v}" for k, v in SETTINGS.items())
 
 
 class Migration(migrations.Migration):
     dependencies = [("cases", "0014_leaner_case_indexes")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [
+        ix.postgres_sql(
+            f"ALTER TABLE cases_workorder SET ({OPTIONS})", f"ALTER TABLE cases_workorder RESET ({', '.join(SETTINGS)})"
+        )
+    ]

@@ -1,6 +1,6 @@
-"""Index changes on big tables, for migrations: built CONCURRENTLY on PostgreSQL (the table stays writable while
-an index builds) and plainly elsewhere. A migration that uses them sets `atomic = False`, because PostgreSQL
-builds concurrently only outside a transaction."""
+"""Migration steps for big tables and for what only PostgreSQL has. Indexes are built CONCURRENTLY on PostgreSQL
+(the table stays writable while an index builds) and plainly elsewhere; a migration that builds them sets
+`atomic = False`, because PostgreSQL builds concurrently only outside a transaction."""
 
 from __future__ import annotations
 
@@ -67,3 +67,18 @@ def restore_indexes(schema_editor, table: str, new: dict[str, Sequence[str]], ol
         create_index(schema_editor, table, django_index_name(schema_editor, table, column), [column])
     for name in new:
         drop_index(schema_editor, name)
+
+
+def postgres_sql(forwards: str, backwards: str):
+    """A RunPython that executes `forwards` (and, migrating back, `backwards`) on PostgreSQL and nothing elsewhere:
+    for what only PostgreSQL has (functions, storage parameters); SQLite's tables need none of it."""
+    from django.db import migrations
+
+    def run(sql: str):
+        def step(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(sql)
+
+        return step
+
+    return migrations.RunPython(run(forwards), run(backwards))
