@@ -102,7 +102,7 @@ def alarm_payload(alarm: Alarm, escalated_to: list[str] | None = None) -> dict:
         "resident": resident.name if resident else "",
         "age": resident.age if resident else None,
         # 独居: nobody at home to open the door or call back, which a call-taker weighs before claiming
-        "alone": bool(resident) and any(label.code == "living_alone" for label in resident.labels.all()),
+        "alone": resident is not None and any(label.code == "living_alone" for label in resident.labels.all()),
         "house": str(house) if house else "",
         "place": services.place_text(alarm),
         "grid": alarm.grid.name,
