@@ -1,6 +1,7 @@
 """The dispatch center's WebSockets.
 
-/ws/dispatch/console/: only users with dispatch.console may connect (others are refused at the handshake). A
+/ws/dispatch/console/: only users with dispatch.console may connect (others are closed with 4403 at once,
+joined to nothing; see _Pushed.refuse). A
 socket joins the groups of its user's console scope (linli/dispatch/live.py) and forwards each alarm it
 receives, labelled in the user's language.
 
@@ -56,6 +57,13 @@ class _Pushed(AsyncJsonWebsocketConsumer):
     async def incident_changed(self, message: dict) -> None:
         await self.send_json({"type": "incident", **message["change"], "sent_at": message.get("sent_at")})
 
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with `code` (4403 not allowed, 4404 no such incident): closed before the handshake,
+        the browser would see only 1006 (connection failed) and retry for ever; with the code, the page knows
+        that retrying cannot help (socket.js) and falls back to what it may do."""
+        await self.accept()
+        await self.close(code=code)
+
 
 def _active(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
@@ -69,7 +77,7 @@ class IncidentConsumer(_Pushed):
         live.remember_socket_loop()
         incident_id = int(self.scope["url_route"]["kwargs"]["pk"])
         if not await self._may_view(self.scope.get("user"), incident_id):
-            await self.close(code=4404)
+            await self.refuse(4404)
             return
         await self.join([live.incident_group(incident_id)])
         await self.accept()
@@ -92,7 +100,7 @@ class RescueConsumer(_Pushed):
         live.remember_socket_loop()
         user = self.scope.get("user")
         if not await self._is_rescuer(user):
-            await self.close(code=4403)
+            await self.refuse(4403)
             return
         await self.join([live.rescuer_group(user.pk)])
         await self.accept()
@@ -112,7 +120,7 @@ class ConsoleConsumer(_Pushed):
         user = self.scope.get("user")
         allowed, groups, language = await self._access(user)
         if not allowed:
-            await self.close(code=4403)
+            await self.refuse(4403)
             return
         self.language = language
         await self.join(groups)

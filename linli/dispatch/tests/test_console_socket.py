@@ -4,6 +4,7 @@ in-memory channel layer: scope decides who hears which alarm."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -26,13 +27,24 @@ def headers_for(user) -> list[tuple[bytes, bytes]]:
     return [(b"origin", b"http://testserver"), (b"host", b"testserver"), (b"cookie", cookie)]
 
 
-async def connect(headers) -> tuple[WebsocketCommunicator, bool]:
-    ws = WebsocketCommunicator(application, PATH, headers=headers)
+async def open_socket(path: str, headers) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """(socket, whether it is open and said hello, the close code if it was refused). A refused socket is
+    accepted and closed at once with its code (4403, 4404), which the page reads; a wrong origin is turned
+    away before the handshake (no code)."""
+    ws = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await ws.connect(timeout=3)
-    if connected:
-        hello = await ws.receive_json_from(timeout=2)
-        assert hello["type"] == "hello"
-    return ws, connected
+    if not connected:
+        return ws, False, None
+    first = await ws.receive_output(timeout=2)
+    if first["type"] == "websocket.close":
+        return ws, False, first.get("code")
+    assert json.loads(first["text"])["type"] == "hello"
+    return ws, True, None
+
+
+async def connect(headers) -> tuple[WebsocketCommunicator, bool]:
+    ws, ok, _code = await open_socket(PATH, headers)
+    return ws, ok
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -44,9 +56,9 @@ def test_alarms_reach_only_the_consoles_whose_scope_covers_them(world):
         b, ok_b = await connect(heads["dispatcher_b"])
         lead, ok_lead = await connect(heads["shift_lead"])
         assert ok_a and ok_b and ok_lead
-        # a grid worker has no dispatch.console: refused at the handshake; so is a stranger's origin
-        grid, ok_grid = await connect(heads["grid"])
-        assert not ok_grid
+        # a grid worker has no dispatch.console: refused (4403); a stranger's origin is turned away at the handshake
+        grid, ok_grid, code = await open_socket(PATH, heads["grid"])
+        assert not ok_grid and code == 4403  # the page reads the code and stops retrying
         evil = [(b"origin", b"http://evil.example"), *heads["dispatcher"][1:]]
         _, ok_evil = await connect(evil)
         assert not ok_evil

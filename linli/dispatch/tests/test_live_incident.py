@@ -1,6 +1,6 @@
 """The incident page's and the rescuer's WebSockets through the real ASGI stack and in-memory channel layer:
 a rescuer whose page is open hears at once that they were sent; the incident page hears every change; nobody
-hears of an incident outside their scope, and the sockets refuse them at the handshake."""
+hears of an incident outside their scope, and the sockets refuse them with a close code the page reads."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from linli.asgi import application
 from linli.dispatch import services
 from linli.dispatch.tests.factories import make_alarm, make_rescuer
-from linli.dispatch.tests.test_console_socket import headers_for
+from linli.dispatch.tests.test_console_socket import headers_for, open_socket
 
 RESCUE = "/ws/dispatch/rescue/"
 
@@ -22,11 +21,8 @@ def incident_path(pk: int) -> str:
 
 
 async def connect(path: str, headers) -> tuple[WebsocketCommunicator, bool]:
-    ws = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await ws.connect(timeout=3)
-    if connected:
-        assert (await ws.receive_json_from(timeout=2))["type"] == "hello"
-    return ws, connected
+    ws, ok, _code = await open_socket(path, headers)
+    return ws, ok
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -88,10 +84,10 @@ def test_sockets_refuse_whoever_may_not_see_the_incident(world):
     async def run():
         # street B's dispatcher, a rescuer and a grid worker may not view the incident page: refused
         for name in ("dispatcher_b", "rescuer", "grid"):
-            ws, ok = await connect(incident_path(incident.pk), heads[name])
-            assert not ok, name
-        _, ok = await connect(incident_path(incident.pk + 1000), heads["dispatcher"])
-        assert not ok  # no such incident
+            ws, ok, code = await open_socket(incident_path(incident.pk), heads[name])
+            assert not ok and code == 4404, name
+        _, ok, code = await open_socket(incident_path(incident.pk + 1000), heads["dispatcher"])
+        assert not ok and code == 4404  # no such incident
         _, ok = await connect(incident_path(incident.pk), [(b"origin", b"http://testserver")])
         assert not ok  # not signed in
         evil = [(b"origin", b"http://evil.example"), *heads["dispatcher"][1:]]
@@ -99,8 +95,8 @@ def test_sockets_refuse_whoever_may_not_see_the_incident(world):
         assert not ok
         # the rescuer socket is for rescuers only
         for name in ("dispatcher", "grid"):
-            _, ok = await connect(RESCUE, heads[name])
-            assert not ok, name
+            _, ok, code = await open_socket(RESCUE, heads[name])
+            assert not ok and code == 4403, name
 
     async_to_sync(run)()
 
