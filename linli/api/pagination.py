@@ -34,15 +34,15 @@ def paginate(
     match to its category and unit in a nested loop before sorting (1.1 s instead of 0.1 s).
 
     `count_with_page` counts in the page's own query (COUNT(*) OVER ()), for filters that must read every
-    matching row anyway (a word search): one reading instead of two. A page past the end has no row to carry
-    the count, so only then is it counted apart."""
+    matching row anyway (a word search): one reading instead of two. An empty first page means none; a page
+    past the end has no row to carry the count, so only then is it counted apart."""
     limit = min(paging.limit or settings.API_PAGE_SIZE, settings.API_MAX_PAGE_SIZE)
     offset = paging.offset
     ordered = queryset.order_by(*ordering)
     if count_with_page:
         page = list(ordered.annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[offset : offset + limit])
         ids = [pk for pk, _total in page]
-        count = page[0][1] if page else queryset.count()
+        count = page[0][1] if page else (queryset.count() if offset else 0)
     else:
         count = queryset.count()
         ids = list(ordered.values_list("pk", flat=True)[offset : offset + limit]) if offset < count else []

@@ -334,6 +334,9 @@ def place_cells() -> tuple[Cast, Cast]:
     )
 
 
+LISTED_IDS_MAX = 2000  # assisted cases of a period sent by id (WorkOrderQuerySet.for_user); more: a subquery
+
+
 class WorkOrderQuerySet(ScopedQuerySet):
     def for_user(self, user, action: str = "view", since=None) -> models.QuerySet:
         """Cases in the user's area scope for `cases.<action>`, plus the cases of the user's handling units
@@ -354,11 +357,14 @@ class WorkOrderQuerySet(ScopedQuerySet):
             unit_ids = unit_ids_of(user)
             if unit_ids:
                 assisted = CoHandler.objects.filter(unit_id__in=unit_ids)
-                if since is None:
-                    q |= Q(pk__in=assisted.values("work_order_id"))
-                else:
+                listed = None
+                if since is not None:  # a long period's list would be too long to send: the subquery then
                     period = assisted.filter(work_order__submitted_at__gte=since)
-                    q |= Q(pk__in=list(period.values_list("work_order_id", flat=True)))
+                    listed = list(period.values_list("work_order_id", flat=True)[: LISTED_IDS_MAX + 1])
+                if listed is not None and len(listed) <= LISTED_IDS_MAX:
+                    q |= Q(pk__in=listed)
+                else:
+                    q |= Q(pk__in=assisted.values("work_order_id"))
                 q |= Q(lead_unit_id__in=unit_ids)
         if action == "view":
             q |= Q(reporter=user)

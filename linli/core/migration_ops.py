@@ -39,13 +39,16 @@ def drop_index(schema_editor, name: str) -> None:
 
 
 def drop_single_column_indexes(schema_editor, table: str, columns: Iterable[str], keep: Iterable[str] = ()) -> None:
-    """Drop the plain (non-unique) indexes on exactly one of `columns` — those Django names itself, such as
-    table_column_1a2b3c4d and its _like twin — except the ones named in `keep`."""
+    """Drop the indexes Django made for db_index on one of `columns` — named table_column_1a2b3c4d, and on
+    PostgreSQL its table_column_1a2b3c4d_like twin — except the ones named in `keep`. An index someone named
+    otherwise (a partial or GIN index on the same column, say) is left alone."""
     columns, keep = set(columns), set(keep)
     for name, index in indexes(schema_editor, table).items():
         if not index["index"] or index["unique"] or index["primary_key"] or name in keep:
             continue
-        if len(index["columns"]) == 1 and index["columns"][0] in columns:
+        if len(index["columns"]) != 1 or index["columns"][0] not in columns:
+            continue
+        if name.removesuffix("_like") == django_index_name(schema_editor, table, index["columns"][0]):
             drop_index(schema_editor, name)
 
 
@@ -61,10 +64,16 @@ def replace_indexes(schema_editor, table: str, new: dict[str, Sequence[str]], ol
     drop_single_column_indexes(schema_editor, table, old, keep=new)
 
 
-def restore_indexes(schema_editor, table: str, new: dict[str, Sequence[str]], old: Iterable[str]) -> None:
-    """replace_indexes backwards: Django's own index on each `old` column again, then the `new` ones dropped."""
+def restore_indexes(
+    schema_editor, table: str, new: dict[str, Sequence[str]], old: Iterable[str], like: Iterable[str] = ()
+) -> None:
+    """replace_indexes backwards: Django's own index on each `old` column again (and on PostgreSQL the
+    varchar_pattern_ops twin it gives the character columns in `like`), then the `new` ones dropped."""
     for column in old:
-        create_index(schema_editor, table, django_index_name(schema_editor, table, column), [column])
+        name = django_index_name(schema_editor, table, column)
+        create_index(schema_editor, table, name, [column])
+        if column in like and schema_editor.connection.vendor == "postgresql":
+            create_index(schema_editor, table, f"{name}_like", [f"{column} varchar_pattern_ops"])
     for name in new:
         drop_index(schema_editor, name)
 

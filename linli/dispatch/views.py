@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.accounts.http import AuthedHttpRequest, requires
+from linli.core import codes
 from linli.dispatch import live, services
 from linli.dispatch import recommend as rec
 from linli.dispatch.consumers import labelled
@@ -28,6 +29,7 @@ from linli.dispatch.models import OPEN_INCIDENT, Incident, IncidentStatus, Rescu
 from linli.iot import display
 from linli.iot.models import AlarmStatus, Telemetry
 from linli.people.models import CareProfile, EmergencyContact
+from linli.places.models import Area
 
 CONSOLE = services.CONSOLE
 RESCUE = services.RESCUE
@@ -53,6 +55,19 @@ def _console_alarms_json(user) -> list[dict]:
 # ---------------------------------------------------------------- console
 
 
+OUTLINE_MAX_GRIDS = 400  # a district's grids; a city's 21,000 would be megabytes of outlines to draw
+
+
+def _outline_url(user) -> str:
+    """Where the console map, without tiles, reads the grids of the user's area to draw under the alarms, so
+    that a dot has a place around it; nothing for an area too large to draw (or a user without places.view)."""
+    if not user.has_linli_perm("places.view"):
+        return ""
+    if Area.objects.for_user(user).filter(level=codes.GRID).count() > OUTLINE_MAX_GRIDS:
+        return ""
+    return reverse("places:map-data")
+
+
 @requires(CONSOLE)
 @require_GET
 def console(request: AuthedHttpRequest) -> HttpResponse:
@@ -70,8 +85,7 @@ def console(request: AuthedHttpRequest) -> HttpResponse:
         "busy": rescuers.exclude(status__in=(Rescuer.Status.AVAILABLE, Rescuer.Status.OFF_DUTY)).count(),
         "open_incidents": services.console_incidents(request.user).filter(status__in=OPEN_INCIDENT).count(),
         "mobility_labels": {code: str(label) for code, label in CareProfile.Mobility.choices},
-        # without map tiles, the grids of the user's area are drawn under the alarms, so a dot has a place
-        "outline_url": reverse("places:map-data") if request.user.has_linli_perm("places.view") else "",
+        "outline_url": _outline_url(request.user),
     }
     return render(request, "dispatch/console.html", context)
 

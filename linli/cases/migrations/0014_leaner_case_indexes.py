@@ -24,7 +24,7 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    ix.restore_indexes(schema_editor, TABLE, NEW, OLD)
+    ix.restore_indexes(schema_editor, TABLE, NEW, OLD, like=("caller_phone_hash", "external_ref"))
 
 
 def _category(on_delete, verbose_name: str) -> models.ForeignKey:

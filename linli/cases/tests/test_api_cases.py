@@ -363,3 +363,32 @@ def test_the_bigram_function_gives_each_pair_of_characters_but_spaces(db, text):
         cur.execute("SELECT lower(%s)", [text])
         low = cur.fetchone()[0]
     assert got == {low[i : i + 2] for i in range(len(low) - 1) if not any(c.isspace() for c in low[i : i + 2])}
+
+
+def test_a_long_period_of_assisted_cases_is_read_by_subquery_not_listed(world, api, monkeypatch):
+    # the assisted cases of a period go to PostgreSQL as a list of ids only while the list is short
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from linli.cases import models
+    from linli.cases.models import CoHandler
+
+    cases = [open_case(world, user="community_b", grid="B1-1", category="0202", description="漏水") for _ in range(3)]
+    for case in cases:
+        CoHandler.objects.create(work_order=case, unit=world.units["a-urban"])
+    client = api("handler")
+    monkeypatch.setattr(models, "LISTED_IDS_MAX", 2)
+    with CaptureQueriesContext(connection) as ctx:
+        found = {r["id"] for r in client.get("/cases", q="漏水").json()["results"]}
+    assert found == {c.pk for c in cases}
+    assert any('"cases_cohandler"' in q["sql"] and "IN (SELECT" in q["sql"].upper() for q in ctx.captured_queries)
+
+
+def test_a_word_search_that_finds_nothing_reads_once(world, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api("street")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/cases", q="没有这个词").json()["count"] == 0
+    assert not any("COUNT(*) AS" in q["sql"].upper() and "OVER" not in q["sql"].upper() for q in ctx.captured_queries)

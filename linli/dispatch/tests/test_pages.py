@@ -117,3 +117,10 @@ def test_console_map_draws_the_grids_of_its_own_area_only(world, client_for):
     assert f'data-outline="{url}"' in page
     grids = {f["properties"]["name"] for f in client_for("dispatcher").get(url).json()["features"]}
     assert world.areas["A1-1"].name in grids and world.areas["B1-1"].name not in grids
+
+
+def test_console_map_draws_no_outline_for_an_area_too_large(world, client_for, monkeypatch):
+    from linli.dispatch import views
+
+    monkeypatch.setattr(views, "OUTLINE_MAX_GRIDS", 1)  # street A has more grids than that
+    assert 'data-outline=""' in client_for("dispatcher").get("/dispatch/").content.decode()
