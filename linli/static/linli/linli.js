@@ -8,10 +8,27 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
-  // the menu's "More" drop-down closes when one clicks elsewhere, as menus do
+  // the menu's "More" drop-down (not elder mode's list) closes as menus do: a click elsewhere, Escape (focus
+  // back on "More"), or the keyboard's focus leaving it; opened near the left edge, it opens to the right
+  function dropDowns() {
+    if (document.documentElement.classList.contains("elder")) return [];
+    return Array.prototype.slice.call(document.querySelectorAll("details.nav-more[open]"));
+  }
   document.addEventListener("click", function (e) {
-    document.querySelectorAll("details.nav-more[open]").forEach(function (d) {
-      if (!d.contains(e.target) && !document.documentElement.classList.contains("elder")) d.removeAttribute("open");
+    dropDowns().forEach(function (d) { if (!d.contains(e.target)) d.removeAttribute("open"); });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    dropDowns().forEach(function (d) { d.removeAttribute("open"); d.querySelector("summary").focus(); });
+  });
+  document.addEventListener("focusin", function (e) {
+    dropDowns().forEach(function (d) { if (!d.contains(e.target)) d.removeAttribute("open"); });
+  });
+  document.querySelectorAll("details.nav-more").forEach(function (d) {
+    d.addEventListener("toggle", function () {
+      var list = d.querySelector(".nav-more-list");
+      list.style.left = list.style.right = "";
+      if (d.open && list.getBoundingClientRect().left < 0) { list.style.left = "0"; list.style.right = "auto"; }
     });
   });
 })();

@@ -1,0 +1,41 @@
+"""The main menu's "More" drop-down (a crowded menu on a desk): it opens and closes as menus do, by mouse and by
+keyboard, and stays on the screen."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.steps import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_more_opens_closes_and_stays_on_screen(page):
+    page.set_viewport_size({"width": 1366, "height": 800})
+    sign_in(page, "street")  # a street supervisor's menu is crowded: the rest is under 更多
+    more = page.locator("details.nav-more")
+    panel = more.locator(".nav-more-list")
+    expect(panel).to_be_hidden()
+    more.locator("summary").click()
+    expect(panel).to_be_visible()
+    page.mouse.click(700, 600)  # a click elsewhere closes it
+    expect(panel).to_be_hidden()
+    more.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(panel).to_be_visible()
+    page.keyboard.press("Escape")  # Escape closes it and leaves the focus on 更多
+    expect(panel).to_be_hidden()
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Enter")
+    links = panel.locator("a")
+    for _ in range(links.count() + 1):  # tab through its entries and out of it: it closes behind
+        page.keyboard.press("Tab")
+    expect(panel).to_be_hidden()
+    for width in (760, 1024, 1366):  # wherever 更多 lands on the row, the panel is on the screen
+        page.set_viewport_size({"width": width, "height": 800})
+        more.locator("summary").click()
+        box = panel.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+        more.locator("summary").click()
+        expect(panel).to_be_hidden()
