@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -263,8 +264,20 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
         qs = qs.filter(submitted_at__gte=start)
     if not word_search:
         return paginate(qs, paging, ("-submitted_at", "-id"))
-    with words.search_memory():  # the count comes with the page: one reading of the period, not two
-        return paginate(qs, paging, ("-submitted_at", "-id"), count_with_page=True)
+    try:
+        with words.search_memory():  # the count comes with the page: one reading of the period, not two
+            return paginate(qs, paging, ("-submitted_at", "-id"), count_with_page=True)
+    except words.SearchTooBroadError:
+        raise ApiError(
+            422,
+            "search_too_broad",
+            _(
+                "This search took longer than %(s)d seconds. Narrow it: a shorter period (since), a category, "
+                "or words of two characters or more."
+            )
+            % {"s": settings.LINLI_WORD_SEARCH_SECONDS},
+            {"q": [_("Too broad to search in time.")]},
+        ) from None
 
 
 def _detail(request: HttpRequest, case_id: int) -> WorkOrder:

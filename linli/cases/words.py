@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -23,6 +23,7 @@ WORDS_SQL = """linli_bigrams("cases_workorder"."title" || ' ' || "cases_workorde
 
 
 MAX_WORDS = 5  # a search reads the first five words typed
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
 
 
 def terms(text: str) -> list[str]:
@@ -67,16 +68,32 @@ def narrow_scope(scope) -> bool:
     return not scope.all and not scope.city_ids
 
 
+class SearchTooBroadError(Exception):
+    """A word search ran past LINLI_WORD_SEARCH_SECONDS (PostgreSQL cancelled it)."""
+
+
 @contextmanager
 def search_memory():
-    """Run a word search over a period with LINLI_WORD_SEARCH_WORK_MEM of work_mem (PostgreSQL; a no-op
-    elsewhere). PostgreSQL intersects the bitmaps of the scope, the words and the period; at city scale they
-    hold a million rows each, and with too little memory they turn lossy, so that PostgreSQL re-runs the bigram
-    function on every row of the pages concerned: a district's 90-day search at city scale took more than 10 s
-    with 16 MB and 0.58 s with 256 MB (docs/benchmarks.md). SET LOCAL holds for this transaction only."""
+    """Run a word search over a period with LINLI_WORD_SEARCH_WORK_MEM of work_mem and at most
+    LINLI_WORD_SEARCH_SECONDS (PostgreSQL; a no-op elsewhere). A search no index narrows (one character over a
+    whole city's 90 days, say) is cancelled and raises SearchTooBroadError instead of holding a connection.
+
+    PostgreSQL intersects the bitmaps of the scope, the words and the period; at city scale they hold a million
+    rows each, and with too little memory they turn lossy, so that PostgreSQL re-runs the bigram function on
+    every row of the pages concerned: a district's 90-day search at city scale took more than 10 s with 16 MB
+    and 0.58 s with 256 MB (docs/benchmarks.md). SET LOCAL holds for this transaction only."""
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT set_config('work_mem', %s, true)", [settings.LINLI_WORD_SEARCH_WORK_MEM])
-        yield
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SELECT set_config('work_mem', %s, true)", [settings.LINLI_WORD_SEARCH_WORK_MEM])
+                cur.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [f"{settings.LINLI_WORD_SEARCH_SECONDS}s"]
+                )
+            yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
+            raise SearchTooBroadError from exc
+        raise

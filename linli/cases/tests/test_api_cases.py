@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from linli.accounts.models import ApiToken
@@ -392,3 +393,29 @@ def test_a_word_search_that_finds_nothing_reads_once(world, api):
     with CaptureQueriesContext(connection) as ctx:
         assert client.get("/cases", q="没有这个词").json()["count"] == 0
     assert not any("COUNT(*) AS" in q["sql"].upper() and "OVER" not in q["sql"].upper() for q in ctx.captured_queries)
+
+
+def test_a_search_past_its_time_limit_is_cancelled_with_a_clear_message(world, api, settings, monkeypatch):
+    # LINLI_WORD_SEARCH_SECONDS: PostgreSQL cancels the search (statement_timeout) and the caller is told how
+    # to narrow it, in their language; the connection is usable afterwards
+    from django.db import connection
+    from django.db.models import BooleanField
+    from django.db.models.expressions import RawSQL
+
+    from linli.cases import words
+
+    if connection.vendor != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's")
+    open_case(world, user="community", grid="A1-1", category="0202", description="楼上漏水")
+    settings.LINLI_WORD_SEARCH_SECONDS = 1
+    slow = words.words_q
+
+    def sleepy(terms, **kwargs):  # a search that takes longer than its limit
+        return slow(terms, **kwargs) & Q(RawSQL("pg_sleep(1.5) IS NOT NULL", [], output_field=BooleanField()))
+
+    monkeypatch.setattr(words, "words_q", sleepy)
+    client = api("street")
+    err = assert_error(client.get("/cases", q="漏水"), 422, "search_too_broad")
+    assert "1 秒" in err["message"] and "q" in err["fields"]  # the site's language, zh-hans
+    monkeypatch.setattr(words, "words_q", slow)
+    assert client.get("/cases", q="漏水").json()["count"] == 1
