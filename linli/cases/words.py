@@ -58,14 +58,22 @@ def words_q(words: list[str], *, bigram_index: bool = True) -> Q:
     return q
 
 
-def narrow_scope(scope) -> bool:
-    """Whether a search over a period should read the scope's cases of the period and test the words on each,
-    rather than ask the bigram index first. A street's or a district's 90 days are thousands to tens of
+def narrow_scope(user) -> bool:
+    """Whether a user's search over a period should read the user's cases of the period and test the words on
+    each, rather than ask the bigram index first. A street's or a district's 90 days are thousands to tens of
     thousands of cases, one range of an index on (place, submitted_at) (cases migration 0012), which LIKE tests
     in tens of milliseconds; a common word such as 漏水 is in one case of fifteen, so its bigram bitmap over the
     whole history (1.2 M cases at city scale) would cost more than the reading. A city's 90 days are millions
-    of cases: there the bigram index finds the candidates first."""
-    return not scope.all and not scope.city_ids
+    of cases — a city-wide area, or membership of a unit that serves a whole city and leads its cases: there
+    the bigram index finds the candidates first."""
+    from linli.cases.models import HandlingUnit, unit_ids_of
+    from linli.core import codes
+
+    scope = user.scope_for("cases.view")
+    if scope.all or scope.city_ids:
+        return False
+    units = unit_ids_of(user) if user.has_linli_perm("cases.handle") else []
+    return not (units and HandlingUnit.objects.filter(pk__in=units, area__level=codes.CITY).exists())
 
 
 class SearchTooBroadError(Exception):
