@@ -73,6 +73,11 @@ class Nav(list):
         return [item for item in self if item["secondary"]]
 
     @property
+    def folds(self) -> bool:
+        """Whether "More" would hold more than one entry (one entry is simply shown)."""
+        return len(self.more) > 1
+
+    @property
     def more_names(self) -> list[str]:
         return [item["name"] for item in self.more]
 

@@ -39,3 +39,22 @@ def test_more_opens_closes_and_stays_on_screen(page):
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
         more.locator("summary").click()
         expect(panel).to_be_hidden()
+
+
+def test_in_elder_mode_more_drops_down_over_the_page_on_a_wide_screen(page):
+    # opened inside the bar it pushed the page down by hundreds of pixels; on a desk it floats like the other
+    page.set_viewport_size({"width": 1366, "height": 800})
+    sign_in(page, "street")
+    page.click("#elder-toggle")
+    expect(page.locator("html")).to_have_class("elder")
+    try:
+        bar = page.locator(".topbar")
+        before = bar.bounding_box()["height"]
+        page.locator("details.nav-more > summary").click()
+        expect(page.locator(".nav-more-list")).to_be_visible()
+        assert bar.bounding_box()["height"] == before
+        page.keyboard.press("Escape")
+        expect(page.locator(".nav-more-list")).to_be_hidden()
+    finally:
+        page.click("#elder-toggle")  # elder mode is saved on the account: leave it as found
+        expect(page.locator("html")).not_to_have_class("elder")

@@ -8,10 +8,9 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
-  // the menu's "More" drop-down (not elder mode's list) closes as menus do: a click elsewhere, Escape (focus
-  // back on "More"), or the keyboard's focus leaving it; opened near the left edge, it opens to the right
+  // the menu's "More" closes as menus do: a click elsewhere, Escape (focus back on "More"), or the keyboard's
+  // focus leaving it; opened near the left edge, the drop-down opens to the right
   function dropDowns() {
-    if (document.documentElement.classList.contains("elder")) return [];
     return Array.prototype.slice.call(document.querySelectorAll("details.nav-more[open]"));
   }
   document.addEventListener("click", function (e) {
