@@ -49,6 +49,15 @@ def test_roles_without_data_get_no_cards(world, client_for):
     assert "residents" not in counts(world.users["admin"])  # places only, no personal data
     r = client_for("nobody").get(reverse("home"))
     assert r.status_code == 200 and r.context["cards"] == []
+    body = r.content.decode()
+    assert 'class="empty"' in body and 'id="work-links"' not in body  # no role: ask for one
+
+
+def test_a_role_without_cards_is_shown_its_pages_not_told_it_has_no_role(world, client_for):
+    # an auditor holds a role whose work is not counted on cards: the home page lists its pages instead
+    body = client_for("auditor").get(reverse("home")).content.decode()
+    assert 'id="work-links"' in body and 'class="empty"' not in body
+    assert f'href="{reverse("accounts:audit-list")}"' in body.split('id="work-links"')[1]
 
 
 def test_home_renders_cards_with_labels_and_links(world, client_for):
