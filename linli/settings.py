@@ -274,7 +274,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-# work_mem and the time limit of the API's word searches on PostgreSQL (linli/cases/words.py search_memory)
+# work_mem and the time limit of the API's word searches on PostgreSQL (linli/cases/words.py search_limits)
 LINLI_WORD_SEARCH_WORK_MEM = env_str("LINLI_WORD_SEARCH_WORK_MEM", "256MB")
 LINLI_WORD_SEARCH_SECONDS = env_int("LINLI_WORD_SEARCH_SECONDS", 15)
 LINLI_ALARM_ESCALATE_SECONDS = env_int("LINLI_ALARM_ESCALATE_SECONDS", 60)

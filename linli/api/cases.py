@@ -265,7 +265,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters], paging: Query[
     if not word_search:
         return paginate(qs, paging, ("-submitted_at", "-id"))
     try:
-        with words.search_memory():  # the count comes with the page: one reading of the period, not two
+        with words.search_limits():  # the count comes with the page: one reading of the period, not two
             return paginate(qs, paging, ("-submitted_at", "-id"), count_with_page=True)
     except words.SearchTooBroadError:
         raise ApiError(

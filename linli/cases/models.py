@@ -337,6 +337,17 @@ def place_cells() -> tuple[Cast, Cast]:
 LISTED_IDS_MAX = 2000  # assisted cases of a period sent by id (WorkOrderQuerySet.for_user); more: a subquery
 
 
+def _assisted_q(unit_ids: list[int], since) -> Q:
+    """The cases these units assist with: by id when `since` limits them to a short list, else a subquery."""
+    assisted = CoHandler.objects.filter(unit_id__in=unit_ids)
+    if since is not None:
+        period = assisted.filter(work_order__submitted_at__gte=since).values_list("work_order_id", flat=True)
+        listed = list(period[: LISTED_IDS_MAX + 1])
+        if len(listed) <= LISTED_IDS_MAX:
+            return Q(pk__in=listed)
+    return Q(pk__in=assisted.values("work_order_id"))
+
+
 class WorkOrderQuerySet(ScopedQuerySet):
     def for_user(self, user, action: str = "view", since=None) -> models.QuerySet:
         """Cases in the user's area scope for `cases.<action>`, plus the cases of the user's handling units
@@ -356,16 +367,7 @@ class WorkOrderQuerySet(ScopedQuerySet):
         if action in ("view", "handle") and user.has_linli_perm("cases.handle"):
             unit_ids = unit_ids_of(user)
             if unit_ids:
-                assisted = CoHandler.objects.filter(unit_id__in=unit_ids)
-                listed = None
-                if since is not None:  # a long period's list would be too long to send: the subquery then
-                    period = assisted.filter(work_order__submitted_at__gte=since)
-                    listed = list(period.values_list("work_order_id", flat=True)[: LISTED_IDS_MAX + 1])
-                if listed is not None and len(listed) <= LISTED_IDS_MAX:
-                    q |= Q(pk__in=listed)
-                else:
-                    q |= Q(pk__in=assisted.values("work_order_id"))
-                q |= Q(lead_unit_id__in=unit_ids)
+                q |= Q(lead_unit_id__in=unit_ids) | _assisted_q(unit_ids, since)
         if action == "view":
             q |= Q(reporter=user)
         return self.filter(q)

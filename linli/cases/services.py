@@ -195,7 +195,8 @@ def _suggest(text: str):
         return None
 
 
-def _category_by_code(code: str | None) -> Category | None:
+def category_by_code(code: str | None) -> Category | None:
+    """The active category with this code, or None (also for an empty code)."""
     if not code:
         return None
     return Category.objects.filter(code=code, active=True).first()
@@ -278,7 +279,7 @@ def create_case(actor, report: Report) -> WorkOrder:
     machine_category = report.channel == Channel.DEVICE and report.category is not None
     suggestion = None if machine_category else _suggest(f"{case.title} {case.description}")
     if suggestion is not None:
-        case.suggested_category = _category_by_code(suggestion.code)
+        case.suggested_category = category_by_code(suggestion.code)
         case.suggestion_confidence = round(float(suggestion.confidence), 4)
     case.category = report.category or case.suggested_category
     case.priority = report.priority or (case.category.default_priority if case.category else Priority.NORMAL)
@@ -351,7 +352,7 @@ def open_from_machine(
         description=description,
         channel=Channel.DEVICE,
         location=loc,
-        category=_category_by_code(category_code),
+        category=category_by_code(category_code),
         priority=priority,
         external_ref=ref,
         dispatch_to=unit,

@@ -81,7 +81,7 @@ class SearchTooBroadError(Exception):
 
 
 @contextmanager
-def search_memory():
+def search_limits():
     """Run a word search over a period with LINLI_WORD_SEARCH_WORK_MEM of work_mem and at most
     LINLI_WORD_SEARCH_SECONDS (PostgreSQL; a no-op elsewhere). A search no index narrows (one character over a
     whole city's 90 days, say) is cancelled and raises SearchTooBroadError instead of holding a connection.

@@ -126,7 +126,7 @@ def maintenance_unit(device: Device, category=None):
 def _open_work_order(alarm: Alarm, device: Device) -> None:
     """A maintenance alarm becomes a work order for the unit that repairs the device; a failure here must not
     lose the alarm. Its text is written in the site's language, whoever's request carried the message."""
-    from linli.cases.services import _category_by_code, open_from_machine
+    from linli.cases.services import category_by_code, open_from_machine
 
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Device %(code)s: %(alarm)s") % {"code": device.code, "alarm": alarm.get_type_display()}
@@ -139,7 +139,7 @@ def _open_work_order(alarm: Alarm, device: Device) -> None:
     code = maintenance_category(device)
     try:
         with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
-            category = _category_by_code(code)
+            category = category_by_code(code)
             case, _created = open_from_machine(
                 "iot",
                 f"{device.code}:{alarm.type}",

@@ -83,9 +83,7 @@ def _history_row(rec: AuditRecord, actors: dict) -> dict:
         if field == care.REVEALED:
             row["label"] = _("viewed care profile")
         elif field:
-            models: dict[str, type] = {"people.careprofile": CareProfile, "people.emergencycontact": EmergencyContact}
-            model = models.get(rec.object_type, Resident)
-            row["fields"] = [_field_label(model, field)]
+            row["fields"] = [_field_label(_model_of(rec.object_type) or Resident, field)]
         return row
     if rec.object_type == "people.careprofile":
         # what changed, by name only: the values of a care profile are sealed digests or health facts

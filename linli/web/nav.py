@@ -9,6 +9,7 @@ change of shift.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.urls import NoReverseMatch, reverse
@@ -64,20 +65,20 @@ class Nav(list):
     def crowded(self) -> bool:
         return len(self) > INLINE_MAX
 
-    @property
+    @cached_property
     def main(self) -> list[dict]:
         return [item for item in self if not item["secondary"]]
 
-    @property
+    @cached_property
     def more(self) -> list[dict]:
         return [item for item in self if item["secondary"]]
 
-    @property
+    @cached_property
     def folds(self) -> bool:
         """Whether "More" would hold more than one entry (one entry is simply shown)."""
         return len(self.more) > 1
 
-    @property
+    @cached_property
     def more_names(self) -> list[str]:
         return [item["name"] for item in self.more]
 

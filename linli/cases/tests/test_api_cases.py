@@ -266,7 +266,7 @@ def test_word_search_reads_the_bigram_index_of_the_whole_history(world):
 
 def test_word_search_runs_with_its_own_work_mem(world, api, settings):
     # a city's word search intersects bitmaps of a million rows: with too little work_mem they turn lossy and
-    # PostgreSQL re-runs the bigram function on every row (linli/cases/words.py search_memory)
+    # PostgreSQL re-runs the bigram function on every row (linli/cases/words.py search_limits)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -163,9 +163,12 @@
 
   // without tiles: the grids of the user's area (and, close up, its buildings) from the places map's data, drawn
   // faintly under the alarms and named on hover, so that a dot on a grey box has a place
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+  }
   function drawOutline(url) {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    getJSON(url)
       .then(function (data) {
         var layer = L.geoJSON(data, {
           style: function () { return { className: "grid-outline", color: "#7b8794", weight: 1, fillColor: "#cbd2d9", fillOpacity: 0.15 }; },
@@ -182,8 +185,7 @@
 
   // ---- the socket (socket.js), reconnecting; after a reconnect the list is reloaded (nothing missed while away)
   function reload() {
-    return fetch(t.alarmsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    return getJSON(t.alarmsUrl)
       .then(function (data) {
         alarms = {};
         data.alarms.forEach(function (a) { a.claimed_by_me = a.claimed_by_id === Number(t.me); alarms[a.id] = a; });

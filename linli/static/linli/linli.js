@@ -13,15 +13,14 @@
   function dropDowns() {
     return Array.prototype.slice.call(document.querySelectorAll("details.nav-more[open]"));
   }
-  document.addEventListener("click", function (e) {
+  function closeOutside(e) {
     dropDowns().forEach(function (d) { if (!d.contains(e.target)) d.removeAttribute("open"); });
-  });
+  }
+  document.addEventListener("click", closeOutside);
+  document.addEventListener("focusin", closeOutside);
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     dropDowns().forEach(function (d) { d.removeAttribute("open"); d.querySelector("summary").focus(); });
-  });
-  document.addEventListener("focusin", function (e) {
-    dropDowns().forEach(function (d) { if (!d.contains(e.target)) d.removeAttribute("open"); });
   });
   document.querySelectorAll("details.nav-more").forEach(function (d) {
     d.addEventListener("toggle", function () {
